@@ -1,0 +1,1 @@
+"""boxoffice: concert-ticket reservation built for ticket drops."""

@@ -1,0 +1,68 @@
+"""Identity: JWT access tokens for users, the shared key for admins."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from boxoffice.clock import utcnow
+from boxoffice.config import Settings
+from boxoffice.errors import AdminKeyInvalid, Unauthenticated
+
+ALGORITHM = "HS256"
+_bearer = HTTPBearer(auto_error=False, description="The access_token returned by POST /users")
+
+
+def issue_access_token(settings: Settings, user_id: int) -> str:
+    now = utcnow()
+    claims = {
+        "sub": str(user_id),
+        "iat": now,
+        "exp": now + timedelta(seconds=settings.access_token_ttl_seconds),
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+
+
+def user_id_from_token(settings: Settings, token: str) -> int:
+    try:
+        claims = jwt.decode(
+            token, settings.jwt_secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
+        )
+        user_id = int(claims["sub"])
+    except (jwt.PyJWTError, ValueError, TypeError) as error:
+        raise Unauthenticated(
+            "The bearer token is missing, malformed, badly signed or expired."
+        ) from error
+    if not 0 < user_id < 2**63:
+        raise Unauthenticated("The bearer token names no valid user.")
+    return user_id
+
+
+def current_user_id(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> int:
+    if credentials is None:
+        raise Unauthenticated("A bearer token is required: Authorization: Bearer <access_token>.")
+    settings: Settings = request.app.state.settings
+    return user_id_from_token(settings, credentials.credentials)
+
+
+def require_admin(
+    request: Request,
+    x_admin_key: Annotated[str | None, Header(description="BOXOFFICE_ADMIN_KEY")] = None,
+) -> None:
+    settings: Settings = request.app.state.settings
+    if x_admin_key is None or not secrets.compare_digest(
+        x_admin_key.encode(), settings.admin_key.encode()
+    ):
+        raise AdminKeyInvalid("This endpoint needs the right X-Admin-Key header.")
+
+
+CurrentUserId = Annotated[int, Depends(current_user_id)]
+AdminOnly = Depends(require_admin)

@@ -1,0 +1,143 @@
+"""Engine, transactions, and every difference between PostgreSQL and SQLite in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Row, Select, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from boxoffice.errors import DomainError
+
+# A result row of any shape.
+Record = Row[*tuple[Any, ...]]
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def async_url(url: str) -> URL:
+    """Accept ordinary SQLAlchemy URLs and pick the async driver for them."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    backend = parsed.get_backend_name()
+    if backend not in _ASYNC_DRIVERS:
+        raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+    return parsed.set(drivername=_ASYNC_DRIVERS[backend])
+
+
+def is_unique_violation(error: IntegrityError, constraint: str) -> bool:
+    return constraint in str(error.orig)
+
+
+class Database:
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.url = async_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.engine: AsyncEngine = (
+            self._sqlite_engine() if self.is_sqlite else self._postgres_engine(pool_size)
+        )
+
+    def _postgres_engine(self, pool_size: int) -> AsyncEngine:
+        return create_async_engine(
+            self.url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            # No pre-ping: it costs a round trip per request. A connection the server dropped
+            # fails its statement, is discarded, and that request answers 503.
+            pool_recycle=1800,
+            pool_timeout=10,
+            connect_args={"timeout": 5, "command_timeout": 30},
+        )
+
+    def _sqlite_engine(self) -> AsyncEngine:
+        engine = create_async_engine(self.url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _configure(dbapi_connection: Any, _record: Any) -> None:
+            # Let us issue BEGIN ourselves: the driver's implicit BEGIN is DEFERRED, which lets two
+            # writers both read and then fail to upgrade their locks.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            for pragma in (
+                "journal_mode=WAL",
+                "synchronous=NORMAL",
+                "foreign_keys=ON",
+                "busy_timeout=30000",
+            ):
+                cursor.execute(f"PRAGMA {pragma}")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            writes = conn.get_execution_options().get("boxoffice_writes", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+        return engine
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One read-write transaction: commits on success, rolls back on any error except a
+        DomainError that is itself an outcome to keep (`keeps_changes`)."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(boxoffice_writes=True)
+            await conn.begin()
+            try:
+                yield conn
+            except DomainError as error:
+                await (conn.commit() if error.keeps_changes else conn.rollback())
+                raise
+            except BaseException:
+                await conn.rollback()
+                raise
+            await conn.commit()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for queries that change nothing. On PostgreSQL it runs without an
+        explicit transaction (no BEGIN/ROLLBACK round trips); each statement sees committed
+        data as of its own start."""
+        async with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.begin()
+            try:
+                yield conn
+            finally:
+                await conn.rollback()
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction in which every statement sees the same moment."""
+        async with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            await conn.begin()
+            try:
+                yield conn
+            finally:
+                await conn.rollback()
+
+    def insert_ignoring_conflicts(self, table: Table) -> Any:
+        """INSERT .. ON CONFLICT DO NOTHING, in this database's dialect."""
+        dialect = sqlite if self.is_sqlite else postgresql
+        return dialect.insert(table).on_conflict_do_nothing()
+
+    def for_update(self, query: Select[Any], of: Any = None) -> Select[Any]:
+        """Row-lock what the query reads. SQLite's single writer already serialises it."""
+        return query if self.is_sqlite else query.with_for_update(of=of)
+
+    def skip_locked(self, query: Select[Any]) -> Select[Any]:
+        """Rows another transaction is working on are left for it. SQLite has a single writer,
+        so there is nothing to skip and no row lock to take."""
+        return query if self.is_sqlite else query.with_for_update(skip_locked=True)
+
+    async def ping(self) -> None:
+        async with self.reading() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

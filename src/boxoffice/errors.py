@@ -1,0 +1,122 @@
+"""Domain errors. Each carries its HTTP status and `code`; rendered as problem details."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "BAD_REQUEST"
+    title: ClassVar[str] = "Bad request"
+    # An error that is itself an outcome worth keeping (a FAILED payment row): the transaction
+    # that raised it commits instead of rolling back.
+    keeps_changes: ClassVar[bool] = False
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def problem(self) -> dict[str, Any]:
+        return {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+            **self.extra,
+        }
+
+
+class Unauthenticated(DomainError):
+    status, code, title = 401, "UNAUTHENTICATED", "Unauthenticated"
+
+
+class AdminKeyInvalid(DomainError):
+    status, code, title = 401, "ADMIN_KEY_INVALID", "Admin key invalid"
+
+
+class QueueTokenInvalid(DomainError):
+    status, code, title = 403, "QUEUE_TOKEN_INVALID", "Queue token invalid"
+
+
+class QueueNotAdmitted(DomainError):
+    status, code, title = 403, "QUEUE_NOT_ADMITTED", "Not admitted yet"
+
+
+class NotFound(DomainError):
+    status, code, title = 404, "NOT_FOUND", "Not found"
+
+
+class UserNotFound(NotFound):
+    code, title = "USER_NOT_FOUND", "User not found"
+
+
+class ConcertNotFound(NotFound):
+    code, title = "CONCERT_NOT_FOUND", "Concert not found"
+
+
+class ScheduleNotFound(NotFound):
+    code, title = "SCHEDULE_NOT_FOUND", "Schedule not found"
+
+
+class SeatNotFound(NotFound):
+    code, title = "SEAT_NOT_FOUND", "Seat not found"
+
+
+class ReservationNotFound(NotFound):
+    code, title = "RESERVATION_NOT_FOUND", "Reservation not found"
+
+
+class PaymentNotFound(NotFound):
+    code, title = "PAYMENT_NOT_FOUND", "Payment not found"
+
+
+class Conflict(DomainError):
+    status, code, title = 409, "CONFLICT", "Conflict"
+
+
+class EmailTaken(Conflict):
+    code, title = "EMAIL_TAKEN", "Email taken"
+
+
+class SeatUnavailable(Conflict):
+    code, title = "SEAT_UNAVAILABLE", "Seat unavailable"
+
+
+class HoldLimitReached(Conflict):
+    code, title = "HOLD_LIMIT_REACHED", "Hold limit reached"
+
+
+class ReservationExpired(Conflict):
+    code, title = "RESERVATION_EXPIRED", "Reservation expired"
+
+
+class ReservationNotPayable(Conflict):
+    code, title = "RESERVATION_NOT_PAYABLE", "Reservation not payable"
+
+
+class ReservationNotCancellable(Conflict):
+    code, title = "RESERVATION_NOT_CANCELLABLE", "Reservation not cancellable"
+
+
+class InsufficientBalance(Conflict):
+    code, title = "INSUFFICIENT_BALANCE", "Insufficient balance"
+    keeps_changes = True
+
+
+class IdempotencyKeyInUse(Conflict):
+    code, title = "IDEMPOTENCY_KEY_IN_USE", "Idempotency key in use"
+
+
+class ValidationFailed(DomainError):
+    status, code, title = 422, "VALIDATION_ERROR", "Validation error"
+
+
+class IdempotencyKeyReused(DomainError):
+    status, code, title = 422, "IDEMPOTENCY_KEY_REUSED", "Idempotency key reused"
+
+
+class ServiceUnavailable(DomainError):
+    status, code, title = 503, "SERVICE_UNAVAILABLE", "Service unavailable"

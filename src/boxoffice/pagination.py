@@ -1,0 +1,89 @@
+"""Cursor pagination: `{"items": [...], "next_cursor": ...}` with opaque cursors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from boxoffice.errors import ValidationFailed
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int
+    after: list[Any] | None
+
+    def page(self, rows: list[T], key: Callable[[T], list[Any]]) -> Page[T]:
+        """Shape `limit + 1` fetched rows into a page; the extra row only says there is more."""
+        items = rows[: self.limit]
+        more = len(rows) > self.limit
+        return Page[T](items=items, next_cursor=encode_cursor(key(items[-1])) if more else None)
+
+    def after_id(self) -> int | None:
+        """The id a `[id]` cursor points past."""
+        if self.after is None:
+            return None
+        return _cursor_id(self.after[-1])
+
+    def after_time_and_id(self) -> tuple[datetime, int] | None:
+        """The (time, id) a `[iso time, id]` cursor points past."""
+        if self.after is None:
+            return None
+        if len(self.after) != 2 or not isinstance(self.after[0], str):
+            raise _bad_cursor()
+        try:
+            moment = datetime.fromisoformat(self.after[0])
+        except ValueError as error:
+            raise _bad_cursor() from error
+        if moment.tzinfo is None:
+            raise _bad_cursor()
+        return moment, _cursor_id(self.after[1])
+
+
+def _cursor_id(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise _bad_cursor()
+    return value
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeError) as error:
+        raise _bad_cursor() from error
+    if not isinstance(values, list) or not values:
+        raise _bad_cursor()
+    return values
+
+
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        "The cursor is not one this service issued.",
+        errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
+    )
+
+
+def page_request(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> PageRequest:
+    return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)

@@ -1,0 +1,225 @@
+"""The schema, in one place. It matches the Alembic migrations in `boxoffice/migrations`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, whatever the database keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        # SQLite compares timestamps as text: store them naive so that every value has one format.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Money(TypeDecorator[int]):
+    """Whole won: DECIMAL in the database, `int` in Python, never a float in between."""
+
+    impl = Numeric(15, 0)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        # SQLite has no DECIMAL; whole numbers under NUMERIC affinity are stored as integers.
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(15, 0))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else int(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else int(value)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+LIVE_RESERVATION = "status IN ('TEMPORARY', 'CONFIRMED')"
+
+
+def _timestamps() -> list[Column[Any]]:
+    return [
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+    ]
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("balance", Money(), nullable=False, server_default=text("0")),
+    *_timestamps(),
+    CheckConstraint("balance >= 0", name="balance_not_negative"),
+)
+
+point_history = Table(
+    "point_history",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("amount", Money(), nullable=False),
+    Column("type", String(10), nullable=False),
+    *_timestamps(),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("type IN ('CHARGE', 'USE', 'REFUND')", name="type_known"),
+    Index(None, "user_id", "id"),
+)
+
+concert = Table(
+    "concert",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("duration", Time(), nullable=False),
+    *_timestamps(),
+)
+
+concert_schedule = Table(
+    "concert_schedule",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("concert_id", ForeignKey("concert.id"), nullable=False),
+    Column("start_time", UTCDateTime(), nullable=False),
+    Column("total_seats", Integer, nullable=False),
+    Column("available_seats", Integer, nullable=False),
+    *_timestamps(),
+    Index(None, "concert_id", "start_time"),
+)
+
+seat = Table(
+    "seat",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("schedule_id", ForeignKey("concert_schedule.id"), nullable=False),
+    Column("seat_number", String(20), nullable=False),
+    Column("price", Money(), nullable=False),
+    Column("status", String(12), nullable=False),
+    *_timestamps(),
+    UniqueConstraint("schedule_id", "seat_number"),
+    CheckConstraint("status IN ('AVAILABLE', 'UNAVAILABLE')", name="status_known"),
+    Index(None, "schedule_id", "status"),
+)
+
+reservation = Table(
+    "reservation",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("schedule_id", ForeignKey("concert_schedule.id"), nullable=False),
+    Column("seat_id", ForeignKey("seat.id"), nullable=False),
+    Column("amount", Money(), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=True),
+    *_timestamps(),
+    CheckConstraint(
+        "status IN ('TEMPORARY', 'CONFIRMED', 'CANCELLED', 'EXPIRED')", name="status_known"
+    ),
+    # The database's own guarantee of "one seat, one owner".
+    Index(
+        "uq_reservation_live_seat",
+        "seat_id",
+        unique=True,
+        sqlite_where=text(LIVE_RESERVATION),
+        postgresql_where=text(LIVE_RESERVATION),
+    ),
+    Index(None, "user_id", "id"),
+    Index(
+        "ix_reservation_user_temporary",
+        "user_id",
+        "schedule_id",
+        sqlite_where=text("status = 'TEMPORARY'"),
+        postgresql_where=text("status = 'TEMPORARY'"),
+    ),
+    Index(
+        "ix_reservation_temporary_expiry",
+        "expires_at",
+        sqlite_where=text("status = 'TEMPORARY'"),
+        postgresql_where=text("status = 'TEMPORARY'"),
+    ),
+)
+
+payment = Table(
+    "payment",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("amount", Money(), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("reservation_id", ForeignKey("reservation.id"), nullable=False),
+    *_timestamps(),
+    CheckConstraint("status IN ('SUCCESS', 'FAILED', 'CANCELLED')", name="status_known"),
+    Index(None, "reservation_id"),
+    Index(None, "user_id", "id"),
+)
+
+# Pending changes to `concert_schedule.available_seats`. Holds append here instead of updating
+# the schedule row, so that holds of one schedule never queue on a single row lock; the sweeper
+# folds the rows into the counter. `available_seats + sum(delta)` is exact at every moment.
+seat_count_delta = Table(
+    "seat_count_delta",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("schedule_id", ForeignKey("concert_schedule.id"), nullable=False),
+    Column("delta", Integer, nullable=False),
+    Index(None, "schedule_id"),
+)
+
+idempotency_key = Table(
+    "idempotency_key",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("locked_until", UTCDateTime(), nullable=True),
+    Column("response_status", Integer, nullable=True),
+    Column("response_body", Text, nullable=True),
+    *_timestamps(),
+    UniqueConstraint("user_id", "key"),
+    Index(None, "created_at"),
+)
