@@ -1,0 +1,117 @@
+"""Idempotency records in the database, so that every process sees the same keys.
+
+A request first *claims* its key in a short transaction of its own: that is what lets a second,
+simultaneous request see "in use" instead of waiting. The work's own transaction then stores the
+response (`remember`), so the work and its recorded answer commit together or not at all. A claim
+whose process died before committing is abandoned; its lease runs out and a retry takes it over.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from boxoffice.clock import utcnow
+from boxoffice.db import Database
+from boxoffice.errors import DomainError, IdempotencyKeyInUse, IdempotencyKeyReused
+from boxoffice.tables import idempotency_key as keys
+
+LEASE = timedelta(seconds=60)
+RETENTION = timedelta(hours=25)
+
+
+@dataclass
+class Claim:
+    id: int
+    remembered: bool = field(default=False)
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: dict[str, Any]
+
+
+async def claim(db: Database, user_id: int, key: str, fingerprint: str) -> Claim | Replay:
+    now = utcnow()
+    async with db.transaction() as conn:
+        inserted = await conn.execute(
+            db.insert_ignoring_conflicts(keys)
+            .values(
+                user_id=user_id,
+                key=key,
+                fingerprint=fingerprint,
+                locked_until=now + LEASE,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(keys.c.id)
+        )
+        new_id = inserted.scalar()
+        if new_id is not None:
+            return Claim(new_id)
+        existing = (
+            await conn.execute(select(keys).where(keys.c.user_id == user_id, keys.c.key == key))
+        ).one()
+        if existing.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used for a different request."
+            )
+        if existing.response_status is not None:
+            return Replay(existing.response_status, json.loads(existing.response_body))
+        if existing.locked_until is not None and existing.locked_until > now:
+            raise IdempotencyKeyInUse("A request with this Idempotency-Key is still running.")
+        taken_over = await conn.execute(
+            update(keys)
+            .where(
+                keys.c.id == existing.id,
+                keys.c.response_status.is_(None),
+                keys.c.locked_until == existing.locked_until,
+            )
+            .values(locked_until=now + LEASE, updated_at=now)
+        )
+        if taken_over.rowcount != 1:
+            raise IdempotencyKeyInUse("A request with this Idempotency-Key is still running.")
+        return Claim(existing.id)
+
+
+async def remember(conn: AsyncConnection, claim: Claim | None, status: int, body: Any) -> None:
+    """Store the answer inside the transaction that did the work."""
+    if claim is None:
+        return
+    payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    await conn.execute(
+        update(keys)
+        .where(keys.c.id == claim.id)
+        .values(
+            response_status=status,
+            response_body=json.dumps(payload),
+            locked_until=None,
+            updated_at=utcnow(),
+        )
+    )
+    claim.remembered = True
+
+
+async def remember_error(conn: AsyncConnection, claim: Claim | None, error: DomainError) -> None:
+    await remember(conn, claim, error.status, error.problem())
+
+
+async def release(db: Database, claim: Claim) -> None:
+    """Give the key back after work that changed nothing, so a retry runs afresh."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            delete(keys).where(keys.c.id == claim.id, keys.c.response_status.is_(None))
+        )
+
+
+async def purge_expired(db: Database) -> int:
+    async with db.transaction() as conn:
+        result = await conn.execute(delete(keys).where(keys.c.created_at < utcnow() - RETENTION))
+        return result.rowcount
