@@ -1,0 +1,1 @@
+"""Catalog: concerts, their schedules and seats."""

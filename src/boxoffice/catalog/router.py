@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, status
+
+from boxoffice.auth import AdminOnly, CurrentUserId
+from boxoffice.catalog import service
+from boxoffice.catalog.schemas import ConcertIn, ConcertOut, ScheduleIn, ScheduleOut, SeatListing
+from boxoffice.pagination import Page, PageRequest, page_request
+from boxoffice.web import Db, path_id, problems
+
+router = APIRouter(tags=["catalog"])
+admin = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminOnly])
+
+ConcertId = Annotated[int, path_id("Concert id")]
+ScheduleId = Annotated[int, path_id("Schedule id")]
+Pages = Annotated[PageRequest, Depends(page_request)]
+
+
+@router.get("/concerts")
+async def list_concerts(db: Db, page: Pages) -> Page[ConcertOut]:
+    return await service.list_concerts(db, page)
+
+
+@router.get("/concerts/{concert_id}", responses=problems(404))
+async def get_concert(concert_id: ConcertId, db: Db) -> ConcertOut:
+    return await service.get_concert(db, concert_id)
+
+
+@router.get("/concerts/{concert_id}/schedules", responses=problems(404))
+async def list_schedules(
+    concert_id: ConcertId,
+    db: Db,
+    page: Pages,
+    available: Annotated[
+        bool, Query(description="Only schedules in the future with seats left")
+    ] = False,
+) -> Page[ScheduleOut]:
+    return await service.list_schedules(db, concert_id, available, page)
+
+
+@router.get("/schedules/{schedule_id}/seats", responses=problems(401, 403, 404))
+async def list_seats(
+    schedule_id: ScheduleId,
+    user_id: CurrentUserId,
+    db: Db,
+    seat_status: Annotated[
+        Literal["AVAILABLE", "UNAVAILABLE"] | None, Query(alias="status")
+    ] = None,
+) -> SeatListing:
+    return await service.list_seats(db, schedule_id, seat_status)
+
+
+@admin.post("/concerts", status_code=status.HTTP_201_CREATED, responses=problems(401))
+async def create_concert(body: ConcertIn, db: Db) -> ConcertOut:
+    return await service.create_concert(db, body.title, body.duration_minutes)
+
+
+@admin.post(
+    "/concerts/{concert_id}/schedules",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(401, 404),
+)
+async def create_schedule(concert_id: ConcertId, body: ScheduleIn, db: Db) -> ScheduleOut:
+    return await service.create_schedule(db, concert_id, body.start_time, body.seat_list())

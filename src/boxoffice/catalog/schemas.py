@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+MAX_PRICE = 10**12
+MAX_SEATS = 100_000
+
+
+def _to_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("time out of range") from error
+
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+Title = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+SeatNumber = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+Price = Annotated[int, Field(ge=0, le=MAX_PRICE, description="Whole won")]
+
+
+class ConcertIn(BaseModel):
+    title: Title
+    duration_minutes: int = Field(gt=0, lt=24 * 60)
+
+
+class ConcertOut(BaseModel):
+    id: int
+    title: str
+    duration_minutes: int
+
+
+class SeatIn(BaseModel):
+    seat_number: SeatNumber
+    price: Price
+
+
+class ScheduleIn(BaseModel):
+    """Either `seats`, or `seat_count` and `price` for seats numbered "1".."N"."""
+
+    start_time: UtcTime
+    seats: list[SeatIn] | None = Field(default=None, min_length=1, max_length=MAX_SEATS)
+    seat_count: int | None = Field(default=None, ge=1, le=MAX_SEATS)
+    price: Price | None = None
+
+    @model_validator(mode="after")
+    def _one_way_of_giving_seats(self) -> Self:
+        if self.seats is not None:
+            if self.seat_count is not None or self.price is not None:
+                raise ValueError("give either seats, or seat_count and price, not both")
+            numbers = [seat.seat_number for seat in self.seats]
+            if len(set(numbers)) != len(numbers):
+                raise ValueError("seat numbers must be unique within a schedule")
+        elif self.seat_count is None or self.price is None:
+            raise ValueError("give either seats, or seat_count and price")
+        return self
+
+    def seat_list(self) -> list[SeatIn]:
+        if self.seats is not None:
+            return self.seats
+        assert self.seat_count is not None and self.price is not None
+        return [SeatIn(seat_number=str(n), price=self.price) for n in range(1, self.seat_count + 1)]
+
+
+class ScheduleOut(BaseModel):
+    id: int
+    concert_id: int
+    start_time: datetime
+    total_seats: int
+    available_seats: int
+
+
+class SeatOut(BaseModel):
+    id: int
+    seat_number: str
+    price: int
+    status: Literal["AVAILABLE", "UNAVAILABLE"]
+
+
+class SeatListing(BaseModel):
+    schedule_id: int
+    items: list[SeatOut]

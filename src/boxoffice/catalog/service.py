@@ -1,0 +1,95 @@
+"""Use cases for the catalog: concerts, schedules, seats."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Literal
+
+from boxoffice.catalog import repository
+from boxoffice.catalog.schemas import (
+    ConcertOut,
+    ScheduleOut,
+    SeatIn,
+    SeatListing,
+    SeatOut,
+)
+from boxoffice.clock import utcnow
+from boxoffice.db import Database, Record
+from boxoffice.errors import ConcertNotFound, ScheduleNotFound
+from boxoffice.pagination import Page, PageRequest
+
+
+def _concert_out(row: Record) -> ConcertOut:
+    duration: time = row.duration
+    return ConcertOut(
+        id=row.id, title=row.title, duration_minutes=duration.hour * 60 + duration.minute
+    )
+
+
+async def create_concert(db: Database, title: str, duration_minutes: int) -> ConcertOut:
+    duration = time(hour=duration_minutes // 60, minute=duration_minutes % 60)
+    async with db.transaction() as conn:
+        row = await repository.insert_concert(conn, title, duration, utcnow())
+    return _concert_out(row)
+
+
+async def get_concert(db: Database, concert_id: int) -> ConcertOut:
+    async with db.reading() as conn:
+        row = await repository.find_concert(conn, concert_id)
+    if row is None:
+        raise ConcertNotFound(f"Concert {concert_id} does not exist.")
+    return _concert_out(row)
+
+
+async def list_concerts(db: Database, page: PageRequest) -> Page[ConcertOut]:
+    async with db.reading() as conn:
+        rows = await repository.concerts_page(conn, page.after_id(), page.limit + 1)
+    return page.page([_concert_out(row) for row in rows], key=lambda c: [c.id])
+
+
+async def create_schedule(
+    db: Database, concert_id: int, start_time: datetime, seats: list[SeatIn]
+) -> ScheduleOut:
+    async with db.transaction() as conn:
+        if await repository.find_concert(conn, concert_id) is None:
+            raise ConcertNotFound(f"Concert {concert_id} does not exist.")
+        row = await repository.insert_schedule(conn, concert_id, start_time, seats, utcnow())
+    return ScheduleOut.model_validate(row, from_attributes=True)
+
+
+async def list_schedules(
+    db: Database, concert_id: int, only_available: bool, page: PageRequest
+) -> Page[ScheduleOut]:
+    async with db.reading() as conn:
+        if await repository.find_concert(conn, concert_id) is None:
+            raise ConcertNotFound(f"Concert {concert_id} does not exist.")
+        rows = await repository.schedules_page(
+            conn,
+            concert_id,
+            utcnow() if only_available else None,
+            page.after_time_and_id(),
+            page.limit + 1,
+        )
+    schedules = [ScheduleOut.model_validate(row, from_attributes=True) for row in rows]
+    return page.page(schedules, key=lambda s: [s.start_time.isoformat(), s.id])
+
+
+async def get_schedule(db: Database, schedule_id: int) -> ScheduleOut:
+    async with db.reading() as conn:
+        row = await repository.find_schedule(conn, schedule_id)
+    if row is None:
+        raise ScheduleNotFound(f"Schedule {schedule_id} does not exist.")
+    return ScheduleOut.model_validate(row, from_attributes=True)
+
+
+async def list_seats(
+    db: Database, schedule_id: int, status: Literal["AVAILABLE", "UNAVAILABLE"] | None
+) -> SeatListing:
+    async with db.reading() as conn:
+        if await repository.find_schedule(conn, schedule_id) is None:
+            raise ScheduleNotFound(f"Schedule {schedule_id} does not exist.")
+        rows = await repository.seats_of(conn, schedule_id, utcnow(), status)
+    return SeatListing(
+        schedule_id=schedule_id,
+        items=[SeatOut.model_validate(row, from_attributes=True) for row in rows],
+    )

@@ -1,0 +1,1 @@
+"""Users: sign-up, balance, point history."""

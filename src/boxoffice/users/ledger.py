@@ -1,0 +1,64 @@
+"""The balance and its ledger. Every change to `users.balance` goes through here, in the
+caller's transaction, with the point-history entry that explains it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from boxoffice.tables import point_history, users
+
+MAX_BALANCE = 10**15 - 1
+EntryType = Literal["CHARGE", "USE", "REFUND"]
+
+
+async def credit(
+    conn: AsyncConnection, user_id: int, amount: int, kind: EntryType, now: datetime
+) -> tuple[int, int] | None:
+    """Add `amount`; returns (new balance, entry id), or None if the user is unknown or the
+    balance would overflow."""
+    balance = (
+        await conn.execute(
+            update(users)
+            .where(users.c.id == user_id, users.c.balance <= MAX_BALANCE - amount)
+            .values(balance=users.c.balance + amount, updated_at=now)
+            .returning(users.c.balance)
+        )
+    ).scalar()
+    if balance is None:
+        return None
+    return balance, await _record(conn, user_id, amount, kind, now)
+
+
+async def debit(
+    conn: AsyncConnection, user_id: int, amount: int, now: datetime
+) -> tuple[int, int] | None:
+    """Take `amount` in one conditional statement; returns (new balance, entry id), or None
+    when the balance is short. The balance never goes below zero, whatever runs beside it."""
+    balance = (
+        await conn.execute(
+            update(users)
+            .where(users.c.id == user_id, users.c.balance >= amount)
+            .values(balance=users.c.balance - amount, updated_at=now)
+            .returning(users.c.balance)
+        )
+    ).scalar()
+    if balance is None:
+        return None
+    return balance, await _record(conn, user_id, amount, "USE", now)
+
+
+async def _record(
+    conn: AsyncConnection, user_id: int, amount: int, kind: EntryType, now: datetime
+) -> int:
+    entry_id: int = (
+        await conn.execute(
+            insert(point_history)
+            .values(user_id=user_id, amount=amount, type=kind, created_at=now, updated_at=now)
+            .returning(point_history.c.id)
+        )
+    ).scalar_one()
+    return entry_id

@@ -1,0 +1,43 @@
+"""Queries on users and their point history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from boxoffice.db import Record
+from boxoffice.tables import point_history, users
+
+
+async def insert_user(conn: AsyncConnection, name: str, email: str, now: datetime) -> Record:
+    row: Record = (
+        await conn.execute(
+            insert(users)
+            .values(name=name, email=email, balance=0, created_at=now, updated_at=now)
+            .returning(users)
+        )
+    ).one()
+    return row
+
+
+async def find_user(conn: AsyncConnection, user_id: int) -> Record | None:
+    return (await conn.execute(select(users).where(users.c.id == user_id))).first()
+
+
+async def find_balance(conn: AsyncConnection, user_id: int) -> int | None:
+    balance: int | None = (
+        await conn.execute(select(users.c.balance).where(users.c.id == user_id))
+    ).scalar()
+    return balance
+
+
+async def history_page(
+    conn: AsyncConnection, user_id: int, before_id: int | None, limit: int
+) -> list[Record]:
+    query = select(point_history).where(point_history.c.user_id == user_id)
+    if before_id is not None:
+        query = query.where(point_history.c.id < before_id)
+    query = query.order_by(point_history.c.id.desc()).limit(limit)
+    return list((await conn.execute(query)).all())

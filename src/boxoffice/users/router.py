@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.responses import JSONResponse
+
+from boxoffice.auth import CurrentUserId
+from boxoffice.idempotency.http import IdempotencyKey, fingerprint, run_idempotently
+from boxoffice.pagination import Page, PageRequest, page_request
+from boxoffice.users import service
+from boxoffice.users.schemas import (
+    BalanceOut,
+    ChargeIn,
+    ChargeOut,
+    PointHistoryOut,
+    SignedUp,
+    SignUp,
+    UserOut,
+)
+from boxoffice.web import AppSettings, Db, problems
+
+router = APIRouter(tags=["users"])
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(409))
+async def sign_up(body: SignUp, db: Db, settings: AppSettings) -> SignedUp:
+    return await service.sign_up(db, settings, body.name, body.email)
+
+
+@router.get("/users/me", responses=problems(401, 404))
+async def me(user_id: CurrentUserId, db: Db) -> UserOut:
+    return await service.get_user(db, user_id)
+
+
+@router.get("/users/me/balance", responses=problems(401, 404))
+async def balance(user_id: CurrentUserId, db: Db) -> BalanceOut:
+    return await service.get_balance(db, user_id)
+
+
+@router.post(
+    "/users/me/balance/charge",
+    response_model=ChargeOut,
+    responses=problems(401, 404, 409),
+)
+async def charge(
+    request: Request,
+    body: ChargeIn,
+    user_id: CurrentUserId,
+    db: Db,
+    settings: AppSettings,
+    idempotency_key: IdempotencyKey = None,
+) -> ChargeOut | JSONResponse:
+    return await run_idempotently(
+        db,
+        user_id,
+        idempotency_key,
+        fingerprint(request, body),
+        lambda claim: service.charge(db, settings, user_id, body.amount, claim),
+    )
+
+
+@router.get("/users/me/point-history", responses=problems(401))
+async def point_history(
+    user_id: CurrentUserId,
+    db: Db,
+    page: Annotated[PageRequest, Depends(page_request)],
+) -> Page[PointHistoryOut]:
+    return await service.point_history(db, user_id, page)

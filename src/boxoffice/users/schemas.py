@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
+
+PersonName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+
+
+class SignUp(BaseModel):
+    name: PersonName
+    email: Annotated[EmailStr, Field(max_length=320)]
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+    email: str
+    balance: int
+    created_at: datetime
+
+
+class SignedUp(UserOut):
+    access_token: str
+
+
+class BalanceOut(BaseModel):
+    user_id: int
+    balance: int
+
+
+class ChargeIn(BaseModel):
+    amount: int = Field(ge=1, description="Whole won, at most BOXOFFICE_MAX_CHARGE")
+
+
+class ChargeOut(BaseModel):
+    user_id: int
+    balance: int
+    point_history_id: int
+
+
+class PointHistoryOut(BaseModel):
+    id: int
+    amount: int
+    type: Literal["CHARGE", "USE", "REFUND"]
+    created_at: datetime

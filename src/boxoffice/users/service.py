@@ -1,0 +1,86 @@
+"""Use cases for users and their balance."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from boxoffice.auth import issue_access_token
+from boxoffice.clock import utcnow
+from boxoffice.config import Settings
+from boxoffice.db import Database
+from boxoffice.errors import DomainError, EmailTaken, UserNotFound, ValidationFailed
+from boxoffice.idempotency import store as idempotency
+from boxoffice.idempotency.store import Claim
+from boxoffice.pagination import Page, PageRequest
+from boxoffice.users import ledger, repository
+from boxoffice.users.schemas import (
+    BalanceOut,
+    ChargeOut,
+    PointHistoryOut,
+    SignedUp,
+    UserOut,
+)
+
+
+async def sign_up(db: Database, settings: Settings, name: str, email: str) -> SignedUp:
+    email = email.lower()
+    try:
+        async with db.transaction() as conn:
+            row = await repository.insert_user(conn, name, email, utcnow())
+    except IntegrityError as error:
+        raise EmailTaken(f"The email {email} is already registered.") from error
+    return SignedUp(
+        **UserOut.model_validate(row, from_attributes=True).model_dump(),
+        access_token=issue_access_token(settings, row.id),
+    )
+
+
+async def get_user(db: Database, user_id: int) -> UserOut:
+    async with db.reading() as conn:
+        row = await repository.find_user(conn, user_id)
+    if row is None:
+        raise UserNotFound(f"User {user_id} does not exist.")
+    return UserOut.model_validate(row, from_attributes=True)
+
+
+async def get_balance(db: Database, user_id: int) -> BalanceOut:
+    async with db.reading() as conn:
+        balance = await repository.find_balance(conn, user_id)
+    if balance is None:
+        raise UserNotFound(f"User {user_id} does not exist.")
+    return BalanceOut(user_id=user_id, balance=balance)
+
+
+async def charge(
+    db: Database, settings: Settings, user_id: int, amount: int, claim: Claim | None
+) -> ChargeOut:
+    if not 1 <= amount <= settings.max_charge:
+        raise ValidationFailed(
+            f"A charge is between 1 and {settings.max_charge} won.",
+            errors=[{"loc": ["body", "amount"], "msg": "out of range", "type": "value_error"}],
+        )
+    async with db.transaction() as conn:
+        credited = await ledger.credit(conn, user_id, amount, "CHARGE", utcnow())
+        if credited is None:
+            raise await _charge_refusal(conn, user_id)
+        balance, entry_id = credited
+        result = ChargeOut(user_id=user_id, balance=balance, point_history_id=entry_id)
+        await idempotency.remember(conn, claim, 200, result)
+    return result
+
+
+async def _charge_refusal(conn: AsyncConnection, user_id: int) -> DomainError:
+    if await repository.find_balance(conn, user_id) is None:
+        return UserNotFound(f"User {user_id} does not exist.")
+    return ValidationFailed(
+        "This charge would take the balance past its maximum.",
+        errors=[{"loc": ["body", "amount"], "msg": "balance limit", "type": "value_error"}],
+    )
+
+
+async def point_history(db: Database, user_id: int, page: PageRequest) -> Page[PointHistoryOut]:
+    async with db.reading() as conn:
+        rows = await repository.history_page(conn, user_id, page.after_id(), page.limit + 1)
+    entries = [PointHistoryOut.model_validate(row, from_attributes=True) for row in rows]
+    return page.page(entries, key=lambda entry: [entry.id])
