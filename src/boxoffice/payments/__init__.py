@@ -1,0 +1,1 @@
+"""Payments: paying for a hold from the balance, and refunds."""

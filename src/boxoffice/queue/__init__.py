@@ -1,0 +1,1 @@
+"""The waiting room: one first-come-first-served line per concert."""

@@ -1,0 +1,1 @@
+"""Reservations: seat holds, their expiry, cancellation."""

@@ -1,0 +1,162 @@
+"""Use cases for seat holds: take, read, cancel. Paying lives in `boxoffice.payments`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from boxoffice.catalog import counters
+from boxoffice.clock import utcnow
+from boxoffice.config import Settings
+from boxoffice.db import Database, is_unique_violation
+from boxoffice.errors import (
+    HoldLimitReached,
+    ReservationNotCancellable,
+    ReservationNotFound,
+    SeatNotFound,
+    SeatUnavailable,
+    UserNotFound,
+)
+from boxoffice.pagination import Page, PageRequest
+from boxoffice.payments import refunds
+from boxoffice.reservations import repository
+from boxoffice.reservations.schemas import ReservationOut, SeatToHold
+from boxoffice.users import ledger
+
+SWEEP_BATCH = 500
+
+
+async def seat_to_hold(db: Database, seat_id: int) -> SeatToHold:
+    async with db.reading() as conn:
+        target = await repository.find_seat_to_hold(conn, seat_id)
+    if target is None:
+        raise SeatNotFound(f"Seat {seat_id} does not exist.")
+    return target
+
+
+async def hold(
+    db: Database, settings: Settings, user_id: int, target: SeatToHold
+) -> ReservationOut:
+    """Take the seat for `hold_ttl_seconds`. The seat row's compare-and-set decides between
+    concurrent takers; the unique index over live reservations backs it up."""
+    now = utcnow()
+    try:
+        async with db.transaction() as conn:
+            live = await repository.lock_user_counting_holds(
+                db, conn, user_id, target.schedule_id, now
+            )
+            if live is None:
+                raise UserNotFound(f"User {user_id} does not exist.")
+            if live >= settings.hold_limit:
+                raise HoldLimitReached(
+                    f"You already hold {live} seats in schedule {target.schedule_id}; "
+                    f"the limit is {settings.hold_limit}."
+                )
+            # The lock may have kept us waiting: a hold on the seat that has expired meanwhile
+            # is expired, and this hold's clock starts when it takes the seat.
+            now = utcnow()
+            expires_at = now + timedelta(seconds=settings.hold_ttl_seconds)
+            await _take_seat(conn, target, now)
+            reservation_id = await repository.insert_hold(conn, user_id, target, expires_at, now)
+    except IntegrityError as error:
+        if is_unique_violation(error, "uq_reservation_live_seat"):
+            raise _seat_unavailable(target) from error
+        raise
+    return ReservationOut(
+        id=reservation_id,
+        user_id=user_id,
+        schedule_id=target.schedule_id,
+        seat_id=target.seat_id,
+        seat_number=target.seat_number,
+        amount=target.price,
+        status="TEMPORARY",
+        expires_at=expires_at,
+        created_at=now,
+    )
+
+
+async def _take_seat(conn: AsyncConnection, target: SeatToHold, now: datetime) -> None:
+    """Win the seat, or raise SEAT_UNAVAILABLE. A free seat is taken by compare-and-set. A seat
+    whose hold has expired (swept or not) is handed straight over: the stale hold is marked
+    EXPIRED and the seat row stays UNAVAILABLE, so the free-seat count does not change. The
+    second compare-and-set catches a sweeper that freed the seat between the first two steps."""
+    if await repository.take_free_seat(conn, target.seat_id, now):
+        await counters.record(conn, target.schedule_id, -1)
+    elif await repository.expire_stale_hold_on_seat(conn, target.seat_id, now):
+        return
+    elif await repository.take_free_seat(conn, target.seat_id, now):
+        await counters.record(conn, target.schedule_id, -1)
+    else:
+        raise _seat_unavailable(target)
+
+
+def _seat_unavailable(target: SeatToHold) -> SeatUnavailable:
+    return SeatUnavailable(
+        f"Seat {target.seat_number} of schedule {target.schedule_id} is held or sold."
+    )
+
+
+async def get_reservation(db: Database, user_id: int, reservation_id: int) -> ReservationOut:
+    async with db.reading() as conn:
+        row = await repository.find_view(conn, reservation_id, user_id, utcnow())
+    if row is None:
+        raise ReservationNotFound(f"Reservation {reservation_id} does not exist.")
+    return ReservationOut.model_validate(row, from_attributes=True)
+
+
+async def list_reservations(db: Database, user_id: int, page: PageRequest) -> Page[ReservationOut]:
+    async with db.reading() as conn:
+        rows = await repository.views_page(conn, user_id, page.after_id(), page.limit + 1, utcnow())
+    items = [ReservationOut.model_validate(row, from_attributes=True) for row in rows]
+    return page.page(items, key=lambda r: [r.id])
+
+
+async def cancel(db: Database, user_id: int, reservation_id: int) -> ReservationOut:
+    """Release a live hold, or undo a booking before the show with a full refund: either way
+    the seat is back on sale when the transaction commits."""
+    now = utcnow()
+    async with db.transaction() as conn:
+        await repository.lock_user(db, conn, user_id)
+        current = await repository.lock_reservation(db, conn, reservation_id, user_id)
+        if current is None:
+            raise ReservationNotFound(f"Reservation {reservation_id} does not exist.")
+        # The locks may have kept us waiting: judge expiry and show start as of now.
+        now = utcnow()
+        live_hold = current.status == "TEMPORARY" and current.expires_at > now
+        upcoming_booking = current.status == "CONFIRMED" and current.start_time > now
+        if not (live_hold or upcoming_booking):
+            raise ReservationNotCancellable(_why_not_cancellable(current.status))
+        await repository.set_status(conn, reservation_id, current.status, "CANCELLED", now)
+        if upcoming_booking:
+            amount = await refunds.cancel_payment(conn, reservation_id, now)
+            await ledger.credit(conn, user_id, amount, "REFUND", now)
+        freed = await repository.free_seats(conn, [current.seat_id], now)
+        await counters.record_many(conn, Counter(freed))
+        view = await repository.find_view(conn, reservation_id, user_id, now)
+    assert view is not None
+    return ReservationOut.model_validate(view, from_attributes=True)
+
+
+def _why_not_cancellable(status: str) -> str:
+    if status == "CONFIRMED":
+        return "The show has already started."
+    if status == "CANCELLED":
+        return "The reservation is already cancelled."
+    return "The hold has expired."
+
+
+async def sweep_expired_holds(db: Database) -> int:
+    """Mark expired holds EXPIRED and put their seats back on sale. Safe in every process at
+    once: each sweeper locks the holds it takes and skips those another one has."""
+    now = utcnow()
+    async with db.transaction() as conn:
+        expired = await repository.pick_expired_holds(db, conn, now, SWEEP_BATCH)
+        if not expired:
+            return 0
+        await repository.mark_expired(conn, [row.id for row in expired], now)
+        freed = await repository.free_seats(conn, [row.seat_id for row in expired], now)
+        await counters.record_many(conn, Counter(freed))
+    return len(expired)
