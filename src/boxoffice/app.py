@@ -1,0 +1,157 @@
+"""create_app(): wiring of settings, database, Redis, the sweeper, routers, error handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException
+
+from boxoffice import ops
+from boxoffice.catalog import counters
+from boxoffice.catalog.router import admin as catalog_admin_router
+from boxoffice.catalog.router import router as catalog_router
+from boxoffice.config import Settings, get_settings
+from boxoffice.db import Database
+from boxoffice.errors import DomainError, ServiceUnavailable, ValidationFailed
+from boxoffice.idempotency import store as idempotency
+from boxoffice.observability import ObservabilityMiddleware
+from boxoffice.payments.router import router as payments_router
+from boxoffice.reservations import service as reservations
+from boxoffice.reservations.router import router as reservations_router
+from boxoffice.sweeper import Sweeper
+from boxoffice.users.router import router as users_router
+from boxoffice.web import COMMON_PROBLEMS, PROBLEM_JSON
+
+log = logging.getLogger("boxoffice")
+
+API_PREFIX = "/api/v1"
+UNREACHABLE = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeoutError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url, pool_size=settings.db_pool_size)
+        app.state.db = db
+        app.state.redis = None
+        sweeper = Sweeper(
+            {
+                "expire holds": lambda: reservations.sweep_expired_holds(db),
+                "fold seat counts": lambda: counters.fold(db),
+                "purge idempotency keys": lambda: idempotency.purge_expired(db),
+            },
+            settings.sweep_interval_seconds,
+        )
+        app.state.sweeper = sweeper
+        sweeper.start()
+        try:
+            yield
+        finally:
+            await sweeper.stop()
+            await db.dispose()
+
+    app = FastAPI(
+        title="boxoffice",
+        version="0.1.0",
+        summary="Concert-ticket reservation built for ticket drops.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(ObservabilityMiddleware)
+    for router in (
+        users_router,
+        catalog_router,
+        catalog_admin_router,
+        reservations_router,
+        payments_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX, responses=COMMON_PROBLEMS)
+    app.include_router(ops.router)
+    _install_error_handlers(app)
+    return app
+
+
+def problem_response(error: DomainError) -> JSONResponse:
+    return JSONResponse(error.problem(), status_code=error.status, media_type=PROBLEM_JSON)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, error: DomainError) -> JSONResponse:
+        return problem_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "loc": list(e.get("loc", ())),
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
+            for e in error.errors()
+        ]
+        return problem_response(
+            ValidationFailed("The request is malformed; see errors.", errors=errors)
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": _http_title(error.status_code),
+            "status": error.status_code,
+            "detail": str(error.detail),
+            "code": _http_title(error.status_code).upper().replace(" ", "_"),
+        }
+        return JSONResponse(
+            body, status_code=error.status_code, media_type=PROBLEM_JSON, headers=error.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        if isinstance(error, UNREACHABLE):
+            log.warning("dependency unreachable: %s", error)
+            return problem_response(
+                ServiceUnavailable("The database or Redis cannot be reached; nothing was changed.")
+            )
+        log.exception("unhandled error")
+        return JSONResponse(
+            {
+                "type": "about:blank",
+                "title": "Internal error",
+                "status": 500,
+                "detail": "An unexpected error occurred.",
+                "code": "INTERNAL_ERROR",
+            },
+            status_code=500,
+            media_type=PROBLEM_JSON,
+        )
+
+
+def _http_title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

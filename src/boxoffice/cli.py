@@ -1,0 +1,105 @@
+"""The `boxoffice` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from typing import Annotated
+
+import typer
+import uvicorn
+from fastapi import FastAPI
+
+from boxoffice.config import DEV_ADMIN_KEY, get_settings
+from boxoffice.db import Database
+from boxoffice.migrate import upgrade
+from boxoffice.observability import configure_logging
+
+app = typer.Typer(help="boxoffice: concert-ticket reservation service.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def serving_app() -> FastAPI:
+    """The factory each server worker calls: logs as JSON lines, then builds the app."""
+    from boxoffice.app import create_app
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+async def _load_demo(url: str) -> bool:
+    from boxoffice.catalog.demo import load_demo_if_empty
+
+    db = Database(url)
+    try:
+        return await load_demo_if_empty(db)
+    finally:
+        await db.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    demo: Annotated[bool, typer.Option(help="Load a demo concert into an empty database")] = False,
+) -> None:
+    """Run the HTTP API."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    settings.warn_about_development_secrets()
+    if settings.admin_key == DEV_ADMIN_KEY:
+        typer.echo(f"admin key (development): {settings.admin_key}", err=True)
+    if settings.database_url.startswith("sqlite"):
+        upgrade(settings.database_url)
+    if demo and asyncio.run(_load_demo(settings.database_url)):
+        typer.echo("loaded the demo concert", err=True)
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Each worker writes its metrics here and /metrics adds them up.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="boxoffice-metrics-")
+    uvicorn.run(
+        "boxoffice.cli:serving_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=None,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations to BOXOFFICE_DATABASE_URL."""
+    settings = get_settings()
+    upgrade(settings.database_url)
+    typer.echo("database is at the newest revision")
+
+
+async def _audit(url: str) -> bool:
+    from boxoffice.audit import run_audit
+
+    db = Database(url)
+    try:
+        results = await run_audit(db)
+    finally:
+        await db.dispose()
+    for result in results:
+        mark = "ok  " if result.ok else "FAIL"
+        typer.echo(f"{mark} {result.name} ({result.checked} checked)")
+        for violation in result.violations[:10]:
+            typer.echo(f"       violation: {violation}")
+        if len(result.violations) > 10:
+            typer.echo(f"       ... and {len(result.violations) - 10} more")
+    return all(result.ok for result in results)
+
+
+@app.command()
+def audit() -> None:
+    """Check every invariant of the data; exits 1 on any violation."""
+    settings = get_settings()
+    if not asyncio.run(_audit(settings.database_url)):
+        raise typer.Exit(code=1)
