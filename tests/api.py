@@ -1,0 +1,61 @@
+"""Small helpers that drive the HTTP API the way a client does."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tests.conftest import ADMIN_KEY
+
+_emails = itertools.count(1)
+ADMIN = {"X-Admin-Key": ADMIN_KEY}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def sign_up(client: httpx.AsyncClient, name: str = "Fan") -> dict[str, Any]:
+    response = await client.post(
+        "/users", json={"name": name, "email": f"fan{next(_emails)}-{id(client)}@example.com"}
+    )
+    assert response.status_code == 201, response.text
+    user: dict[str, Any] = response.json()
+    user["headers"] = bearer(user["access_token"])
+    return user
+
+
+async def charge(client: httpx.AsyncClient, user: dict[str, Any], amount: int) -> httpx.Response:
+    return await client.post(
+        "/users/me/balance/charge", json={"amount": amount}, headers=user["headers"]
+    )
+
+
+async def create_concert(client: httpx.AsyncClient, title: str = "Test Concert") -> dict[str, Any]:
+    response = await client.post(
+        "/admin/concerts", json={"title": title, "duration_minutes": 120}, headers=ADMIN
+    )
+    assert response.status_code == 201, response.text
+    concert: dict[str, Any] = response.json()
+    return concert
+
+
+async def create_schedule(
+    client: httpx.AsyncClient,
+    concert_id: int,
+    seat_count: int = 10,
+    price: int = 10_000,
+    start_time: datetime | None = None,
+) -> dict[str, Any]:
+    start = start_time or datetime.now(UTC) + timedelta(days=30)
+    response = await client.post(
+        f"/admin/concerts/{concert_id}/schedules",
+        json={"start_time": start.isoformat(), "seat_count": seat_count, "price": price},
+        headers=ADMIN,
+    )
+    assert response.status_code == 201, response.text
+    schedule: dict[str, Any] = response.json()
+    return schedule
