@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from boxoffice.app import create_app
+from boxoffice.config import Settings
 from tests.conftest import ADMIN_KEY
 
 _emails = itertools.count(1)
@@ -59,3 +63,19 @@ async def create_schedule(
     assert response.status_code == 201, response.text
     schedule: dict[str, Any] = response.json()
     return schedule
+
+
+@asynccontextmanager
+async def app_client(
+    settings: Settings, base_url: str = "http://testserver/api/v1"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client on an app built from exactly these settings (including, unlike
+    `make_client`, its database URL), with the app's lifespan running."""
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url=base_url
+        ) as client,
+    ):
+        yield client

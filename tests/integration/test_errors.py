@@ -1,0 +1,228 @@
+"""Every error is problem details with the contract's `code`, and a refused request changes
+nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from sqlalchemy import func, select
+
+from boxoffice.db import Database
+from boxoffice.tables import point_history, users
+from tests import api, conftest
+from tests.conftest import JWT_SECRET, ClientFactory
+
+PROBLEM_JSON = "application/problem+json"
+# Nothing listens on the discard port, so every connection is refused at once.
+UNREACHABLE_DATABASE = "postgresql://postgres@127.0.0.1:9/nowhere"
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert isinstance(body["title"], str) and isinstance(body["detail"], str)
+    assert body["type"] == "about:blank"
+    if code == "VALIDATION_ERROR":
+        assert isinstance(body["errors"], list) and body["errors"]
+    return body
+
+
+async def ledger_state(db: Database) -> tuple[Any, ...]:
+    """Everything a refused charge or sign-up must leave as it was."""
+    async with db.reading() as conn:
+        user_rows = (await conn.execute(select(users.c.id, users.c.balance))).all()
+        entries = (await conn.execute(select(func.count()).select_from(point_history))).scalar()
+    return tuple(sorted(tuple(row) for row in user_rows)), entries
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{", b"", b"null", b"[]", b'"text"', b'{"name": "Kim", "email": "kim@example.com"', b"\xff"],
+)
+async def test_malformed_json_is_a_validation_error(
+    client: httpx.AsyncClient, db: Database, content: bytes
+) -> None:
+    response = await client.post(
+        "/users", content=content, headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 422, "VALIDATION_ERROR")
+    assert await ledger_state(db) == ((), 0)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": 5, "email": "kim@example.com"},
+        {"name": "Kim"},
+        {"name": "", "email": "kim@example.com"},
+        {"name": "x" * 101, "email": "kim@example.com"},
+        {"name": "Kim", "email": "not-an-email"},
+        {"name": "Kim", "email": ["kim@example.com"]},
+        {"name": "Line\nbreak", "email": "kim@example.com"},
+    ],
+)
+async def test_bad_sign_up_bodies_are_refused(
+    client: httpx.AsyncClient, db: Database, body: dict[str, Any]
+) -> None:
+    assert_problem(await client.post("/users", json=body), 422, "VALIDATION_ERROR")
+    assert await ledger_state(db) == ((), 0)
+
+
+@pytest.mark.parametrize("amount", [0, -1, -10_000, 1.5, "abc", None, [100], {"won": 1}, 10**30])
+async def test_bad_charge_amounts_change_nothing(
+    client: httpx.AsyncClient, db: Database, amount: Any
+) -> None:
+    user = await api.sign_up(client)
+    await api.charge(client, user, 5_000)
+    before = await ledger_state(db)
+    response = await client.post(
+        "/users/me/balance/charge", json={"amount": amount}, headers=user["headers"]
+    )
+    assert_problem(response, 422, "VALIDATION_ERROR")
+    assert await ledger_state(db) == before
+    balance = await client.get("/users/me/balance", headers=user["headers"])
+    assert balance.json()["balance"] == 5_000
+
+
+async def test_a_charge_over_the_maximum_is_refused(
+    make_client: ClientFactory, db: Database
+) -> None:
+    client = await make_client(max_charge=50_000)
+    user = await api.sign_up(client)
+    assert (await api.charge(client, user, 50_000)).status_code == 200
+    before = await ledger_state(db)
+    assert_problem(await api.charge(client, user, 50_001), 422, "VALIDATION_ERROR")
+    assert await ledger_state(db) == before
+
+
+async def test_a_charge_without_a_body_is_refused(client: httpx.AsyncClient) -> None:
+    user = await api.sign_up(client)
+    response = await client.post("/users/me/balance/charge", headers=user["headers"])
+    assert_problem(response, 422, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "abc", "1.5", ""])
+async def test_limit_outside_one_to_a_hundred_is_refused(
+    client: httpx.AsyncClient, limit: str
+) -> None:
+    user = await api.sign_up(client)
+    for path, headers in [("/concerts", {}), ("/users/me/point-history", user["headers"])]:
+        response = await client.get(path, params={"limit": limit}, headers=headers)
+        assert_problem(response, 422, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize("limit", ["1", "100"])
+async def test_limit_bounds_are_accepted(client: httpx.AsyncClient, limit: str) -> None:
+    assert (await client.get("/concerts", params={"limit": limit})).status_code == 200
+
+
+def signed(claims: dict[str, Any], secret: str = JWT_SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def _bad_authorizations(user_id: int) -> list[dict[str, str]]:
+    now = datetime.now(UTC)
+    live = {"sub": str(user_id), "iat": now, "exp": now + timedelta(hours=1)}
+    return [
+        {},
+        {"Authorization": ""},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer not-a-jwt"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer " + signed(live, secret="another-secret-of-sufficient-length!!")},
+        {"Authorization": "Bearer " + signed({**live, "exp": now - timedelta(seconds=5)})},
+        {"Authorization": "Bearer " + signed({"sub": str(user_id)})},
+        {"Authorization": "Bearer " + signed({**live, "sub": "kim"})},
+        {"Authorization": "Bearer " + signed({**live, "sub": "0"})},
+        {"Authorization": "Bearer " + signed({**live, "sub": str(2**70)})},
+        {"Authorization": "Bearer " + jwt.encode(live, key=None, algorithm="none")},  # type: ignore[arg-type]
+    ]
+
+
+async def test_bad_bearer_tokens_are_unauthenticated(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await api.sign_up(client)
+    await api.charge(client, user, 1_000)
+    before = await ledger_state(db)
+    for headers in _bad_authorizations(user["id"]):
+        for method, path, body in [
+            ("GET", "/users/me", None),
+            ("GET", "/users/me/balance", None),
+            ("GET", "/users/me/point-history", None),
+            ("POST", "/users/me/balance/charge", {"amount": 100}),
+        ]:
+            response = await client.request(method, path, json=body, headers=headers)
+            assert_problem(response, 401, "UNAUTHENTICATED")
+    assert await ledger_state(db) == before
+
+
+async def test_a_token_for_a_user_that_does_not_exist(client: httpx.AsyncClient) -> None:
+    now = datetime.now(UTC)
+    headers = api.bearer(signed({"sub": "987654", "iat": now, "exp": now + timedelta(hours=1)}))
+    assert_problem(await client.get("/users/me", headers=headers), 404, "USER_NOT_FOUND")
+    assert_problem(await client.get("/users/me/balance", headers=headers), 404, "USER_NOT_FOUND")
+    charged = await client.post("/users/me/balance/charge", json={"amount": 100}, headers=headers)
+    assert_problem(charged, 404, "USER_NOT_FOUND")
+
+
+async def test_unknown_ids_have_their_own_not_found_codes(client: httpx.AsyncClient) -> None:
+    user = await api.sign_up(client)
+    for path, code in [
+        ("/concerts/424242", "CONCERT_NOT_FOUND"),
+        ("/concerts/424242/schedules", "CONCERT_NOT_FOUND"),
+        ("/reservations/424242", "RESERVATION_NOT_FOUND"),
+        ("/payments/424242", "PAYMENT_NOT_FOUND"),
+    ]:
+        assert_problem(await client.get(path, headers=user["headers"]), 404, code)
+
+
+@pytest.mark.parametrize("bad_id", ["0", "-3", "abc", "1.5", str(2**63), "9" * 40])
+async def test_malformed_path_ids_are_validation_errors(
+    client: httpx.AsyncClient, bad_id: str
+) -> None:
+    user = await api.sign_up(client)
+    for path in (
+        f"/concerts/{bad_id}",
+        f"/concerts/{bad_id}/schedules",
+        f"/reservations/{bad_id}",
+        f"/payments/{bad_id}",
+    ):
+        response = await client.get(path, headers=user["headers"])
+        assert_problem(response, 422, "VALIDATION_ERROR")
+
+
+async def test_unknown_routes_and_methods_are_problems(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/no/such/route")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == PROBLEM_JSON
+    assert missing.json()["status"] == 404 and missing.json()["code"]
+    wrong_method = await client.delete("/concerts")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"] == PROBLEM_JSON
+    assert wrong_method.json()["status"] == 405 and wrong_method.json()["code"]
+
+
+async def test_an_email_is_taken_whatever_its_case(client: httpx.AsyncClient, db: Database) -> None:
+    first = await client.post("/users", json={"name": "Kim", "email": "kim@example.com"})
+    assert first.status_code == 201
+    before = await ledger_state(db)
+    for email in ("kim@example.com", "KIM@Example.COM"):
+        again = await client.post("/users", json={"name": "Other", "email": email})
+        assert_problem(again, 409, "EMAIL_TAKEN")
+    assert await ledger_state(db) == before
+
+
+async def test_an_unreachable_database_is_service_unavailable() -> None:
+    async with api.app_client(conftest.test_settings(UNREACHABLE_DATABASE)) as client:
+        signed_up = await client.post("/users", json={"name": "Kim", "email": "kim@example.com"})
+        assert_problem(signed_up, 503, "SERVICE_UNAVAILABLE")
+        assert_problem(await client.get("/concerts"), 503, "SERVICE_UNAVAILABLE")
