@@ -1,0 +1,1 @@
+"""The scenarios: closed-loop baseline/hold/status measurements, and the ticket drop."""
