@@ -76,7 +76,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_and_note)
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = route_template(scope)
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(scope["method"], route).observe(elapsed)
             access_log.info(
@@ -91,6 +91,29 @@ class ObservabilityMiddleware:
                     }
                 },
             )
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template, e.g. `/api/v1/concerts/{concert_id}`, so that metrics
+    have one series per route, not one per id. A router included under a prefix reports only
+    its own part of the template; the prefix is then the literal segments of the request path
+    in front of the ones the template matched (a `{param}` never spans a slash)."""
+    template = getattr(scope.get("route"), "path", None)
+    if not isinstance(template, str):
+        return "unmatched"
+    if ":path}" in template:
+        return template
+    matched = len(_segments(template))
+    path = _segments(scope.get("path", ""))
+    if len(path) <= matched:
+        return template
+    prefix = "/".join(path[: len(path) - matched])
+    return f"/{prefix}{template}"
+
+
+def _segments(path: str) -> list[str]:
+    trimmed = path.strip("/")
+    return trimmed.split("/") if trimmed else []
 
 
 def metrics_response(_: Request) -> Response:
