@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from boxoffice.errors import ServiceUnavailable
 from boxoffice.observability import metrics_response
+from boxoffice.web import PROBLEM_JSON, problems
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("boxoffice")
@@ -19,10 +21,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get(
-    "/readyz",
-    responses={503: {"description": "The database or Redis does not answer"}},
-)
+@router.get("/readyz", responses=problems(503))
 async def readyz(request: Request) -> JSONResponse:
     checks: dict[str, Any] = {}
     try:
@@ -39,11 +38,11 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception as error:
             log.warning("readiness: redis unreachable: %s", error)
             checks["redis"] = "unreachable"
-    ready = all(value == "ok" for value in checks.values())
-    return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+    if all(value == "ok" for value in checks.values()):
+        return JSONResponse({"status": "ok", "checks": checks})
+    # Unready is an error like any other: problem details, with what failed.
+    unready = ServiceUnavailable("The database or Redis cannot be reached.", checks=checks)
+    return JSONResponse(unready.problem(), status_code=503, media_type=PROBLEM_JSON)
 
 
 @router.get("/metrics", response_class=Response)
