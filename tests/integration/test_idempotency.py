@@ -123,7 +123,8 @@ async def test_a_refused_charge_frees_its_key(make_client: ClientFactory) -> Non
 @pytest.mark.parametrize("key", [b"", b"x" * 256, "caf\u00e9".encode(), b"tab\there"])
 async def test_malformed_keys_are_refused(client: httpx.AsyncClient, key: bytes) -> None:
     user = await api.sign_up(client)
-    headers: dict[str, str | bytes] = {**user["headers"], "Idempotency-Key": key}
+    headers = [(name.encode(), value.encode()) for name, value in user["headers"].items()]
+    headers.append((b"Idempotency-Key", key))
     response = await client.post(CHARGE, json={"amount": 100}, headers=headers)
     assert response.status_code == 422
     assert response.json()["code"] == "VALIDATION_ERROR"
