@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -27,6 +28,10 @@ from boxoffice.errors import DomainError, ServiceUnavailable, ValidationFailed
 from boxoffice.idempotency import store as idempotency
 from boxoffice.observability import ObservabilityMiddleware
 from boxoffice.payments.router import router as payments_router
+from boxoffice.queue.backend import WaitingRoom
+from boxoffice.queue.database_backend import DatabaseWaitingRoom
+from boxoffice.queue.redis_backend import RedisWaitingRoom
+from boxoffice.queue.router import router as queue_router
 from boxoffice.reservations import service as reservations
 from boxoffice.reservations.router import router as reservations_router
 from boxoffice.sweeper import Sweeper
@@ -55,12 +60,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
         app.state.db = db
-        app.state.redis = None
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        app.state.redis = redis
+        room: WaitingRoom = (
+            RedisWaitingRoom(redis, settings) if redis else DatabaseWaitingRoom(db, settings)
+        )
+        app.state.waiting_room = room
         sweeper = Sweeper(
             {
                 "expire holds": lambda: reservations.sweep_expired_holds(db),
                 "fold seat counts": lambda: counters.fold(db),
                 "purge idempotency keys": lambda: idempotency.purge_expired(db),
+                "admit from waiting rooms": room.tick,
             },
             settings.sweep_interval_seconds,
         )
@@ -70,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await sweeper.stop()
+            if redis is not None:
+                await redis.aclose()
             await db.dispose()
 
     app = FastAPI(
@@ -86,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog_admin_router,
         reservations_router,
         payments_router,
+        queue_router,
     ):
         app.include_router(router, prefix=API_PREFIX, responses=COMMON_PROBLEMS)
     app.include_router(ops.router)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -222,4 +223,66 @@ idempotency_key = Table(
     *_timestamps(),
     UniqueConstraint("user_id", "key"),
     Index(None, "created_at"),
+)
+
+
+# The database-backed waiting room (used when no Redis is configured). One row per concert's
+# line: joins and admissions lock it, which fixes arrival order and caps admissions exactly.
+queue_line = Table(
+    "queue_line",
+    metadata,
+    Column("concert_id", ForeignKey("concert.id"), primary_key=True),
+    Column("next_seq", BigInteger, nullable=False),
+    Column("active_count", Integer, nullable=False),
+    Column("waiting_count", Integer, nullable=False),
+    Column("rate_window_start", UTCDateTime(), nullable=True),
+    Column("rate_window_count", Integer, nullable=False),
+    Column("rate_per_second", Float, nullable=True),
+)
+
+LIVE_TICKET = "status IN ('WAITING', 'ACTIVE')"
+
+queue_ticket = Table(
+    "queue_ticket",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    Column("concert_id", ForeignKey("concert.id"), nullable=False),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("active_until", UTCDateTime(), nullable=True),
+    Column("expired_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    CheckConstraint("status IN ('WAITING', 'ACTIVE', 'EXPIRED')", name="status_known"),
+    UniqueConstraint("concert_id", "seq"),
+    # One place per user and line, whatever the code above it does.
+    Index(
+        "uq_queue_ticket_live_user",
+        "concert_id",
+        "user_id",
+        unique=True,
+        sqlite_where=text(LIVE_TICKET),
+        postgresql_where=text(LIVE_TICKET),
+    ),
+    # Position is a count over this index; admission reads its head.
+    Index(
+        "ix_queue_ticket_waiting",
+        "concert_id",
+        "seq",
+        sqlite_where=text("status = 'WAITING'"),
+        postgresql_where=text("status = 'WAITING'"),
+    ),
+    Index(
+        "ix_queue_ticket_active",
+        "concert_id",
+        "active_until",
+        sqlite_where=text("status = 'ACTIVE'"),
+        postgresql_where=text("status = 'ACTIVE'"),
+    ),
+    Index(
+        "ix_queue_ticket_expired",
+        "expired_at",
+        sqlite_where=text("status = 'EXPIRED'"),
+        postgresql_where=text("status = 'EXPIRED'"),
+    ),
 )

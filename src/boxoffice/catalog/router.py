@@ -8,6 +8,8 @@ from boxoffice.auth import AdminOnly, CurrentUserId
 from boxoffice.catalog import service
 from boxoffice.catalog.schemas import ConcertIn, ConcertOut, ScheduleIn, ScheduleOut, SeatListing
 from boxoffice.pagination import Page, PageRequest, page_request
+from boxoffice.queue.gate import QueueToken, Room
+from boxoffice.queue.service import require_admission
 from boxoffice.web import Db, path_id, problems
 
 router = APIRouter(tags=["catalog"])
@@ -45,10 +47,14 @@ async def list_seats(
     schedule_id: ScheduleId,
     user_id: CurrentUserId,
     db: Db,
+    room: Room,
+    queue_token: QueueToken = None,
     seat_status: Annotated[
         Literal["AVAILABLE", "UNAVAILABLE"] | None, Query(alias="status")
     ] = None,
 ) -> SeatListing:
+    schedule = await service.get_schedule(db, schedule_id)
+    await require_admission(room, queue_token, user_id, schedule.concert_id)
     return await service.list_seats(db, schedule_id, seat_status)
 
 

@@ -10,7 +10,8 @@ from boxoffice.idempotency.http import IdempotencyKey, fingerprint, run_idempote
 from boxoffice.idempotency.store import Claim
 from boxoffice.payments import service
 from boxoffice.payments.schemas import PayIn, PaymentOut
-from boxoffice.queue.gate import QueueToken, Room, require_admission
+from boxoffice.queue.gate import QueueToken, Room
+from boxoffice.queue.service import require_admission
 from boxoffice.web import Db, path_id, problems
 
 router = APIRouter(tags=["payments"])

@@ -1,7 +1,4 @@
-"""The waiting-room gate in front of seat listing, holds and payments.
-
-PLACEHOLDER until the waiting room lands: the signatures are final, the bodies are not.
-"""
+"""HTTP pieces of the waiting room shared by the routers it guards."""
 
 from __future__ import annotations
 
@@ -23,11 +20,3 @@ def waiting_room(request: Request) -> WaitingRoom:
 
 
 Room = Annotated[WaitingRoom, Depends(waiting_room)]
-
-
-async def require_admission(
-    room: WaitingRoom, token: str | None, user_id: int, concert_id: int
-) -> None:
-    """Raise QueueTokenInvalid / QueueNotAdmitted unless `token` is ACTIVE for this user and
-    this concert."""
-    return None

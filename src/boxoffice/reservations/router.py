@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, status
 
 from boxoffice.auth import CurrentUserId
 from boxoffice.pagination import Page, PageRequest, page_request
-from boxoffice.queue.gate import QueueToken, Room, require_admission
+from boxoffice.queue.gate import QueueToken, Room
+from boxoffice.queue.service import require_admission
 from boxoffice.reservations import service
 from boxoffice.reservations.schemas import HoldIn, ReservationOut
 from boxoffice.web import AppSettings, Db, path_id, problems
