@@ -16,6 +16,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from boxoffice.app import create_app
 from boxoffice.config import Settings
@@ -71,6 +72,19 @@ def database_url(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
 
 
 async def empty_tables(url: str) -> None:
+    # Server processes a module keeps running go on sweeping meanwhile; TRUNCATE can deadlock
+    # with them, and then simply goes again.
+    for attempt in range(5):
+        try:
+            await _empty_tables_once(url)
+            return
+        except DBAPIError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def _empty_tables_once(url: str) -> None:
     db = Database(url)
     try:
         async with db.transaction() as conn:
