@@ -1,0 +1,87 @@
+"""All or nothing: a server process killed mid-request leaves no half-done work behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from boxoffice.audit import run_audit
+from boxoffice.db import Database
+from boxoffice.tables import seat
+from tests import api
+from tests.servers import running_servers
+
+pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+
+USERS = 40
+SEATS = 120
+
+
+async def _admitted(client: httpx.AsyncClient, user: dict[str, Any], concert_id: int) -> None:
+    joined = await client.post(f"/concerts/{concert_id}/queue/tokens", headers=user["headers"])
+    assert joined.status_code in (200, 201), joined.text
+    user["headers"] = {**user["headers"], "X-Queue-Token": joined.json()["token"]}
+
+
+async def _shop(
+    clients: list[httpx.AsyncClient], user: dict[str, Any], seat_ids: list[int], rounds: int
+) -> None:
+    """Hold, pay and cancel at random, ignoring failures: the point is to be killed mid-way."""
+    for _ in range(rounds):
+        client = random.choice(clients)
+        try:
+            held = await client.post(
+                "/reservations", json={"seat_id": random.choice(seat_ids)}, headers=user["headers"]
+            )
+            if held.status_code != 201:
+                continue
+            reservation_id = held.json()["id"]
+            action = random.random()
+            if action < 0.7:
+                await client.post(
+                    "/payments", json={"reservation_id": reservation_id}, headers=user["headers"]
+                )
+            if action > 0.4:
+                await client.post(f"/reservations/{reservation_id}/cancel", headers=user["headers"])
+        except httpx.HTTPError:
+            continue
+
+
+async def test_killing_a_server_mid_flight_leaves_consistent_data(
+    database_url: str, db: Database
+) -> None:
+    settings = {"queue_max_active": 10_000, "hold_limit": 100, "sweep_interval_seconds": 0.1}
+    with running_servers(database_url, count=3, **settings) as bases:
+        clients = [httpx.AsyncClient(base_url=base, timeout=10) for base in bases]
+        try:
+            concert = await api.create_concert(clients[0])
+            schedule = await api.create_schedule(
+                clients[0], concert["id"], seat_count=SEATS, price=10_000
+            )
+            seats = await _seat_ids(db, schedule["id"])
+            users = [await api.sign_up(clients[0]) for _ in range(USERS)]
+            for user in users:
+                assert (await api.charge(clients[0], user, 60_000)).status_code == 200
+                await _admitted(clients[0], user, concert["id"])
+            shoppers = asyncio.gather(*(_shop(clients, u, seats, 15) for u in users))
+            await asyncio.sleep(1.0)
+            os.kill(bases[1].process.pid, signal.SIGKILL)
+            await shoppers
+        finally:
+            for client in clients:
+                await client.aclose()
+    results = await run_audit(db)
+    assert [r.name for r in results if not r.ok] == [], results
+
+
+async def _seat_ids(db: Database, schedule_id: int) -> list[int]:
+    async with db.reading() as conn:
+        rows = await conn.execute(select(seat.c.id).where(seat.c.schedule_id == schedule_id))
+        return list(rows.scalars())
