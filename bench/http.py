@@ -68,8 +68,10 @@ class ClientPool:
     ) -> httpx.Response | None:
         """Send one request and record its latency, status and problem code under `endpoint`.
         A transport error (connection refused, time-out) is recorded and gives None."""
+        asked = time.perf_counter()
         async with self.borrow() as http:
             started = time.perf_counter()
+            recorder.waited(asked, started - asked)
             try:
                 response = await http.request(method, url, **kwargs)
             except httpx.HTTPError as error:

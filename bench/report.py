@@ -209,8 +209,9 @@ def render(report: dict[str, Any]) -> str:
             )
     if report.get("drop"):
         parts += ["", drop_table(report["drop"])]
-    if report.get("targets"):
-        parts += ["", targets_table(report["targets"])]
+    performance = [t for t in report.get("targets", []) if not t["target"].startswith("drop:")]
+    if performance:
+        parts += ["", targets_table(performance)]
     for profile in report.get("profiles", []):
         parts += ["", profile_text(profile)]
     return "\n".join(parts)

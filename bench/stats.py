@@ -55,6 +55,8 @@ class Recorder:
     def __init__(self) -> None:
         self.endpoints: defaultdict[str, EndpointStats] = defaultdict(EndpointStats)
         self.window_start = 0.0
+        # How long requests waited for a free connection of the load generator's pool.
+        self.waits: list[float] = []
 
     def record(
         self, endpoint: str, started: float, seconds: float, status: int, code: str | None
@@ -66,6 +68,10 @@ class Recorder:
         stats.statuses[status] += 1
         if code is not None:
             stats.codes[code] += 1
+
+    def waited(self, started: float, seconds: float) -> None:
+        if started >= self.window_start:
+            self.waits.append(seconds)
 
     def transport_error(self, endpoint: str, started: float, error: BaseException) -> None:
         if started < self.window_start:
