@@ -129,8 +129,7 @@ def test_serve_demo_on_an_empty_directory(tmp_path: Path) -> None:
         env=cli_env(admin_key=ADMIN_KEY, jwt_secret=JWT_SECRET, log_level="WARNING"),
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:

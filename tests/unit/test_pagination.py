@@ -1,0 +1,98 @@
+"""Cursors are opaque to clients, round-trip exactly, and anything not issued here is refused."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from boxoffice.errors import ValidationFailed
+from boxoffice.pagination import PageRequest, decode_cursor, encode_cursor, page_request
+
+
+@pytest.mark.parametrize(
+    "values", [[1], [2**63 - 1], ["2031-05-01T19:00:00+00:00", 42], ["\u00e9\u00e8", None]]
+)
+def test_cursors_round_trip(values: list[Any]) -> None:
+    cursor = encode_cursor(values)
+    assert "=" not in cursor and "/" not in cursor and "+" not in cursor
+    assert decode_cursor(cursor) == values
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "!!!",
+        "a",
+        _b64(b"not json"),
+        _b64(b"\xff\xfe"),
+        _b64(b"{}"),
+        _b64(b'{"id": 1}'),
+        _b64(b"[]"),
+        _b64(b"3"),
+        _b64(b"null"),
+    ],
+)
+def test_garbage_cursors_are_validation_errors(cursor: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        decode_cursor(cursor)
+    problem = caught.value.problem()
+    assert problem["status"] == 422 and problem["code"] == "VALIDATION_ERROR"
+    assert problem["errors"][0]["loc"] == ["query", "cursor"]
+
+
+@pytest.mark.parametrize("value", [0, -1, 2**63, 1.5, "1", True, None, [1]])
+def test_an_id_cursor_needs_a_positive_64_bit_integer(value: Any) -> None:
+    with pytest.raises(ValidationFailed):
+        PageRequest(limit=10, after=[value]).after_id()
+
+
+def test_an_id_cursor_gives_its_id() -> None:
+    assert PageRequest(limit=10, after=None).after_id() is None
+    assert PageRequest(limit=10, after=decode_cursor(encode_cursor([7]))).after_id() == 7
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        [5],
+        ["2031-05-01T19:00:00+00:00"],
+        ["2031-05-01T19:00:00", 5],
+        ["yesterday", 5],
+        [1234567890, 5],
+        ["2031-05-01T19:00:00+00:00", "5"],
+        ["2031-05-01T19:00:00+00:00", 5, 6],
+    ],
+)
+def test_a_time_and_id_cursor_is_checked(after: list[Any]) -> None:
+    with pytest.raises(ValidationFailed):
+        PageRequest(limit=10, after=after).after_time_and_id()
+
+
+def test_a_time_and_id_cursor_gives_an_aware_time() -> None:
+    moment = datetime(2031, 5, 1, 19, tzinfo=UTC)
+    request = PageRequest(limit=10, after=[moment.isoformat(), 9])
+    assert request.after_time_and_id() == (moment, 9)
+
+
+def test_a_page_has_a_cursor_only_when_there_is_more() -> None:
+    request = PageRequest(limit=2, after=None)
+    full = request.page([1, 2, 3], key=lambda n: [n])
+    assert full.items == [1, 2]
+    assert full.next_cursor is not None and decode_cursor(full.next_cursor) == [2]
+    last = request.page([1, 2], key=lambda n: [n])
+    assert last.items == [1, 2] and last.next_cursor is None
+    assert request.page([], key=lambda n: [n]).next_cursor is None
+
+
+def test_page_request_decodes_its_cursor() -> None:
+    assert page_request(limit=5, cursor=None) == PageRequest(limit=5, after=None)
+    assert page_request(limit=5, cursor=encode_cursor([3])).after == [3]
+    with pytest.raises(ValidationFailed):
+        page_request(limit=5, cursor="%%%")
