@@ -18,7 +18,8 @@ from typing import Any
 # Which part of the stack a frame's file belongs to, first match wins.
 AREAS = (
     ("boxoffice/", "boxoffice"),
-    ("sqlalchemy/", "sqlalchemy"),
+    ("sqlalchemy/sql/", "sqlalchemy statements (build, compile, cache keys)"),
+    ("sqlalchemy/", "sqlalchemy engine (connections, pool, results)"),
     ("asyncpg/", "asyncpg"),
     ("redis/", "redis-py"),
     ("pydantic", "pydantic"),
@@ -29,8 +30,10 @@ AREAS = (
     ("prometheus_client/", "prometheus"),
     ("jwt/", "pyjwt"),
     ("json/", "json"),
+    ("asyncio/runners.py", "event loop (uvloop, native)"),
     ("asyncio/", "asyncio"),
     ("uvloop", "asyncio"),
+    ("anyio/", "anyio"),
     ("logging/", "logging"),
 )
 
@@ -148,6 +151,9 @@ async def recording(
                 "--rate",
                 str(rate),
                 "--nonblocking",
+                # Only samples of a thread holding the GIL: CPU spent in Python (and in C
+                # called from it), not threads parked on a lock or the loop waiting for I/O.
+                "--gil",
                 "--format",
                 "raw",
                 "--nolineno",

@@ -101,16 +101,11 @@ def boxoffice_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "boxoffice", *args]
 
 
-async def migrate(env: dict[str, str]) -> None:
-    process = await asyncio.create_subprocess_exec(
-        *boxoffice_command("db", "upgrade"),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"boxoffice db upgrade failed:\n{output.decode(errors='replace')}")
+async def migrate() -> None:
+    """What `boxoffice db upgrade` does, run in this process to spare a Python start-up."""
+    from boxoffice.migrate import upgrade
+
+    await asyncio.to_thread(upgrade, DATABASE_URL)
 
 
 async def run_audit(env: dict[str, str]) -> tuple[bool, str]:
@@ -184,7 +179,7 @@ async def running_service(
     await reset_database()
     await reset_redis()
     env = service_env(settings)
-    await migrate(env)
+    await migrate()
     port = free_port()
     log_path = log_dir / f"server-{port}.log"
     process = _spawn(env, port, workers, log_path)

@@ -9,6 +9,7 @@ from typing import Any
 
 from bench import fixtures, profiling
 from bench.http import ClientPool
+from bench.progress import say
 from bench.scenarios import baseline, hold, status
 from bench.sizes import Sizes
 from bench.stack import Server, running_service
@@ -28,6 +29,7 @@ SETTINGS: dict[str, object] = {
 async def run(
     sizes: Sizes, wanted: set[str], workers: int, out_dir: Path, profile: bool
 ) -> dict[str, Any]:
+    say("closed loop: starting the service")
     async with running_service(SETTINGS, workers, out_dir / "logs") as server:
         return await _run(server, sizes, wanted, out_dir, profile)
 
@@ -42,6 +44,7 @@ async def _run(
         people: list[fixtures.User] = []
         has_queue = False
         if wanted & {"hold", "status"}:
+            say("closed loop: creating schedules, users, queue tokens")
             one = await fixtures.create_schedule(http, concert_id, sizes.hold_one_seats, PRICE)
             per = sizes.hold_one_seats // sizes.hold_spread_schedules
             spread = [
@@ -50,6 +53,7 @@ async def _run(
             ]
             count = math.ceil(sizes.hold_one_seats / sizes.holds_per_user) + top
             people = await fixtures.create_users(count, 0, "closed")
+            say(f"closed loop: admitting {len(people)} users")
             has_queue = await fixtures.admit_all(http, people, concert_id)
             seats_one = await fixtures.seat_ids(http, people[0], one)
             seats_spread: list[int] = []
@@ -64,6 +68,7 @@ async def _run(
         profiles: list[profiling.Profile] = []
         feeds = {item.name: iter(people) for item in layouts}
         for concurrency in sizes.concurrency:
+            say(f"closed loop: measuring at C={concurrency}")
             measurements.append(
                 await closed_loop(
                     "baseline",

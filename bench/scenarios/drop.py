@@ -16,6 +16,7 @@ from typing import Any
 from bench import checks, cpu, fixtures, order, profiling
 from bench.fixtures import User
 from bench.http import ClientPool, problem_code
+from bench.progress import say
 from bench.seatboard import SeatBoard
 from bench.sizes import Sizes
 from bench.stack import running_service
@@ -105,6 +106,8 @@ class Drop:
     async def _monitor(self) -> None:
         while True:
             self.curve.append((round(self.now(), 1), self.holds, self.sold))
+            if len(self.curve) % 5 == 1:
+                say(f"drop: {self.holds} held, {self.sold} sold")
             await asyncio.sleep(1)
 
     async def journey(self, fan: Fan, arrives_at: float) -> None:
@@ -363,12 +366,14 @@ class Drop:
 
 async def run(sizes: Sizes, workers: int, out_dir: Path, profile: bool) -> dict[str, Any]:
     settings = {**SETTINGS_BASE, "queue_max_active": sizes.drop_max_active}
+    say("drop: starting the service")
     async with running_service(settings, workers, out_dir / "logs") as server:
         async with ClientPool(server.base_url, sizes.drop_connections) as http:
             concert_id = await fixtures.create_concert(http, "Ticket drop")
             schedule_id = await fixtures.create_schedule(http, concert_id, sizes.drop_seats, PRICE)
             people = await fixtures.create_users(sizes.drop_users, BALANCE, "drop")
             drop = Drop(http, sizes, concert_id, schedule_id, people)
+            say(f"drop: {len(people)} users go for {sizes.drop_seats} seats")
             pids = server.worker_pids()
             before = cpu.snapshot(pids)
             async with profiling.recording("drop", pids, out_dir / "profiles", profile) as recorded:
@@ -376,6 +381,7 @@ async def run(sizes: Sizes, workers: int, out_dir: Path, profile: bool) -> dict[
             after = cpu.snapshot(pids)
             figures = drop.figures()
             figures["cpu_cores"] = cpu.usage(before, after, drop.now())
+        say("drop: checking the data")
         figures["checks"] = await checks.verify(server.env, drop_state(drop))
     figures["server"] = {"workers": len(pids), "settings": server.settings}
     figures["profiles"] = [recorded.summary()] if profile else []
