@@ -12,15 +12,13 @@ from bench.stack import DATABASE
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _process_ticks(pid: int) -> tuple[str, int] | None:
+def _stat(pid: int) -> tuple[str, list[str]] | None:
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    name = raw[raw.index("(") + 1 : raw.rindex(")")]
-    fields = raw.rsplit(")", 1)[1].split()
-    # utime and stime are fields 14 and 15 of stat; fields[0] here is field 3.
-    return name, int(fields[11]) + int(fields[12])
+    # fields[0] is field 3 of stat (state): utime is fields[11], cutime fields[13].
+    return raw[raw.index("(") + 1 : raw.rindex(")")], raw.rsplit(")", 1)[1].split()
 
 
 def _serves_bench_database(pid: int) -> bool:
@@ -48,7 +46,7 @@ class Snapshot:
     total: int
 
 
-GROUPS = ("service", "postgres", "redis", "bench")
+GROUPS = ("service", "postgres", "postgres_closed_connections", "redis", "bench")
 
 
 def snapshot(server_pids: list[int]) -> Snapshot:
@@ -59,11 +57,17 @@ def snapshot(server_pids: list[int]) -> Snapshot:
         if not entry.name.isdigit():
             continue
         pid = int(entry.name)
-        found = _process_ticks(pid)
+        found = _stat(pid)
         if found is None:
             continue
-        name, ticks = found
-        if pid in servers:
+        name, fields = found
+        ticks = int(fields[11]) + int(fields[12])
+        if name == "postgres" and fields[1] == "1":
+            # The postmaster: the CPU time of the backends it has reaped is added to its
+            # children's time. Connections opened and closed during the run (a pool's
+            # overflow) live and die between two snapshots; this is where their time shows.
+            processes[pid] = ("postgres_closed_connections", int(fields[13]) + int(fields[14]))
+        elif pid in servers:
             processes[pid] = ("service", ticks)
         elif pid == me:
             processes[pid] = ("bench", ticks)
@@ -78,6 +82,7 @@ def snapshot(server_pids: list[int]) -> Snapshot:
 def usage(before: Snapshot, after: Snapshot, seconds: float) -> dict[str, float]:
     """CPU used per group during the interval, in cores (1.0 = one core busy all the time),
     plus `other` (anything else busy on the machine: other databases, other people's work)
+    and `postgres_closed_connections` (backends that exited meanwhile, of any database)
     and `machine_busy` (share of all CPUs). A process that ended in between is not counted."""
     if seconds <= 0:
         return {}

@@ -48,7 +48,7 @@ def closed_loop_table(rows: list[dict[str, Any]]) -> str:
         "errors",
         "x baseline",
         "p99 x base",
-        "CPU svc/pg/bench",
+        "CPU svc/pg/gen/other",
     ]
     table_rows = []
     for r in sorted(rows, key=lambda r: (_order(r), r["concurrency"])):
@@ -65,10 +65,19 @@ def closed_loop_table(rows: list[dict[str, Any]]) -> str:
                 str(r["errors"]),
                 _fmt(r.get("ratio_to_baseline"), 2),
                 _fmt(r.get("p99_to_baseline_p99"), 1),
-                "/".join(_fmt(usage.get(k), 2) for k in ("service", "postgres", "bench")),
+                _cpu(usage),
             ]
         )
     return _table(headers, table_rows)
+
+
+def _cpu(usage: dict[str, float]) -> str:
+    if not usage:
+        return "-"
+    pg = usage.get("postgres", 0.0) + usage.get("postgres_closed_connections", 0.0)
+    return "/".join(
+        _fmt(v, 2) for v in (usage.get("service"), pg, usage.get("bench"), usage.get("other"))
+    )
 
 
 def _order(row: dict[str, Any]) -> int:

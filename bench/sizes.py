@@ -36,13 +36,13 @@ FULL = Sizes(
     duration_seconds=10,
     hold_one_seats=50_000,
     hold_spread_schedules=20,
-    holds_per_user=10,
+    holds_per_user=25,
     drop_users=20_000,
     drop_seats=5_000,
     drop_join_seconds=5,
     drop_max_active=500,
     drop_max_poll_seconds=20,
-    drop_timeout_seconds=600,
+    drop_timeout_seconds=900,
     drop_connections=256,
 )
 
