@@ -181,7 +181,7 @@ async def create_users(db: Database, count: int, balance: int = 0) -> list[dict[
                     for user_id in ids
                 ],
             )
-    settings = Settings(_env_file=None, jwt_secret=JWT_SECRET)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, jwt_secret=JWT_SECRET)
     return [
         {"id": user_id, "headers": bearer(issue_access_token(settings, user_id))} for user_id in ids
     ]

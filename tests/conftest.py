@@ -117,7 +117,7 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         "log_level": "WARNING",
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 ClientFactory = Callable[..., Awaitable[httpx.AsyncClient]]

@@ -110,7 +110,7 @@ async def test_an_expired_hold_is_not_payable_and_its_seat_goes_at_once(
         assert await booking.available_seats(clients[2], concert["id"], schedule["id"]) == count
 
     async with db.reading() as conn:
-        statuses = dict(
+        statuses: dict[str, int] = dict(
             (
                 await conn.execute(
                     select(reservation.c.status, func.count()).group_by(reservation.c.status)

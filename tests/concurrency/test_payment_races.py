@@ -149,7 +149,7 @@ async def test_the_same_payment_sent_twice_at_once_debits_once(
             assert await booking.balance_of(db, user["id"]) == 2 * PRICE
 
     async with db.reading() as conn:
-        uses = dict(
+        uses: dict[int, int] = dict(
             (
                 await conn.execute(
                     select(point_history.c.user_id, func.count())

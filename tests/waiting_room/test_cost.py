@@ -198,7 +198,7 @@ async def _compiled_status_query(db: Database, token: str) -> str:
         def grab(_conn: Any, clauseelement: Any, *_: Any) -> None:
             captured.append(clauseelement)
 
-        event.listen(conn.sync_connection, "before_execute", grab)  # type: ignore[arg-type]
+        event.listen(conn.sync_connection, "before_execute", grab)
         await repository.ticket_with_position(conn, token)
     compiled = captured[0].compile(
         dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}
