@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
+from boxoffice.clock import utcnow
 from boxoffice.db import Database
+from boxoffice.idempotency import store
 from boxoffice.tables import idempotency_key, point_history
 from tests import api
 from tests.conftest import ClientFactory
@@ -189,3 +192,74 @@ async def _claimed(db: Database, user_id: int, key: str) -> None:
                 if (await conn.execute(query)).scalar_one():
                     return
             await asyncio.sleep(0.01)
+
+
+async def _key_row(db: Database, user_id: int, key: str) -> Any:
+    async with db.reading() as conn:
+        return (
+            await conn.execute(
+                select(idempotency_key).where(
+                    idempotency_key.c.user_id == user_id, idempotency_key.c.key == key
+                )
+            )
+        ).one()
+
+
+async def test_an_abandoned_claim_is_taken_over_once_its_lease_runs_out(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    """A process that died after claiming a key leaves the claim without an answer; a retry
+    waits out the lease, then does the work itself."""
+    kim, lee = await api.sign_up(client, "Kim"), await api.sign_up(client, "Lee")
+    await keyed_charge(client, kim, 2_500, "crash")
+    # The same request from another user has the same fingerprint (it is per user, not in it).
+    fingerprint = (await _key_row(db, kim["id"], "crash")).fingerprint
+    abandoned = await store.claim(db, lee["id"], "crash", fingerprint)
+    assert isinstance(abandoned, store.Claim)
+    in_use = await keyed_charge(client, lee, 2_500, "crash")
+    assert in_use.status_code == 409 and in_use.json()["code"] == "IDEMPOTENCY_KEY_IN_USE"
+    async with db.transaction() as conn:
+        await conn.execute(
+            update(idempotency_key)
+            .where(idempotency_key.c.id == abandoned.id)
+            .values(locked_until=utcnow() - timedelta(seconds=1))
+        )
+    taken_over = await keyed_charge(client, lee, 2_500, "crash")
+    assert taken_over.status_code == 200 and "Idempotent-Replayed" not in taken_over.headers
+    replay = await keyed_charge(client, lee, 2_500, "crash")
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert await balance_of(client, lee) == 2_500
+    assert await charges_of(db, lee["id"]) == 1
+
+
+async def test_keys_are_kept_a_day_and_then_forgotten(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await api.sign_up(client)
+    await keyed_charge(client, user, 100, "recent")
+    await keyed_charge(client, user, 100, "old")
+
+    async def age(key: str, hours: float) -> None:
+        async with db.transaction() as conn:
+            await conn.execute(
+                update(idempotency_key)
+                .where(idempotency_key.c.user_id == user["id"], idempotency_key.c.key == key)
+                .values(created_at=utcnow() - timedelta(hours=hours))
+            )
+
+    await age("recent", 24)
+    await age("old", 26)
+    # The app's sweeper may purge first; either way the old key is gone, the recent one kept.
+    await store.purge_expired(db)
+    async with db.reading() as conn:
+        kept = (
+            await conn.execute(
+                select(idempotency_key.c.key).where(idempotency_key.c.user_id == user["id"])
+            )
+        ).scalars()
+        assert list(kept) == ["recent"]
+    recent = await keyed_charge(client, user, 100, "recent")
+    assert recent.headers["Idempotent-Replayed"] == "true"
+    forgotten = await keyed_charge(client, user, 100, "old")
+    assert forgotten.status_code == 200 and "Idempotent-Replayed" not in forgotten.headers
+    assert await balance_of(client, user) == 300
