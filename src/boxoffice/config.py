@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from boxoffice.users.ledger import MAX_BALANCE
+
 DEV_JWT_SECRET = "boxoffice-development-secret-change-me-0123456789"
 DEV_ADMIN_KEY = "boxoffice-dev-admin-key"
 
@@ -26,7 +28,9 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     hold_ttl_seconds: float = Field(default=300, gt=0)
     hold_limit: int = Field(default=4, ge=1)
-    max_charge: int = Field(default=10_000_000, ge=1)
+    # A charge past the largest balance could never succeed, and past 2**63 it would not even
+    # bind as a SQLite integer.
+    max_charge: int = Field(default=10_000_000, ge=1, le=MAX_BALANCE)
     queue_max_active: int = Field(default=100, ge=1)
     queue_active_ttl_seconds: float = Field(default=600, gt=0)
     sweep_interval_seconds: float = Field(default=1, gt=0)
