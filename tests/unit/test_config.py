@@ -49,7 +49,13 @@ def test_a_dot_env_file_is_read() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("MAX_CHARGE", "0"), ("HOLD_LIMIT", "-1"), ("SWEEP_INTERVAL_SECONDS", "0"), ("ENV", "prod")],
+    [
+        ("MAX_CHARGE", "0"),
+        ("MAX_CHARGE", str(10**15)),
+        ("HOLD_LIMIT", "-1"),
+        ("SWEEP_INTERVAL_SECONDS", "0"),
+        ("ENV", "prod"),
+    ],
 )
 def test_nonsense_values_are_refused(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str
