@@ -229,3 +229,37 @@ async def test_audit_passes_on_consistent_data_and_fails_on_a_corrupted_balance(
     failed = [line for line in broken.stdout.splitlines() if line.startswith("FAIL")]
     assert len(failed) == 1 and "balance" in failed[0], broken.stdout
     assert str(user["id"]) in broken.stdout
+
+
+def test_serve_with_workers_adds_up_every_workers_metrics(tmp_path: Path) -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "boxoffice", "serve", "--workers", "2", "--port", str(port)],
+        env=cli_env(
+            database_url=f"sqlite:///{tmp_path / 'workers.db'}",
+            admin_key=ADMIN_KEY,
+            jwt_secret=JWT_SECRET,
+            log_level="WARNING",
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    requests = 40
+    try:
+        _wait_until_ready(base, process)
+        # A fresh connection per request, so that both workers get some of them.
+        for _ in range(requests):
+            assert httpx.get(f"{base}/api/v1/concerts").status_code == 200
+        metrics = httpx.get(f"{base}/metrics").text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    counted = [
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("boxoffice_http_requests_total{")
+        and 'route="/api/v1/concerts"' in line
+        and 'status="200"' in line
+    ]
+    assert sum(counted) == requests, metrics
