@@ -10,8 +10,9 @@ from typing import Annotated
 import typer
 import uvicorn
 from fastapi import FastAPI
+from pydantic import ValidationError
 
-from boxoffice.config import DEV_ADMIN_KEY, get_settings
+from boxoffice.config import DEV_ADMIN_KEY, Settings, get_settings
 from boxoffice.db import Database
 from boxoffice.migrate import upgrade
 from boxoffice.observability import configure_logging
@@ -19,6 +20,19 @@ from boxoffice.observability import configure_logging
 app = typer.Typer(help="boxoffice: concert-ticket reservation service.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+
+
+def _settings() -> Settings:
+    """The settings, or a short message naming each bad variable and exit code 2, rather than
+    a traceback, when the environment is wrong (say, development secrets in production)."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        typer.echo("boxoffice: invalid configuration", err=True)
+        for problem in error.errors():
+            where = f"BOXOFFICE_{str(problem['loc'][0]).upper()}: " if problem["loc"] else ""
+            typer.echo(f"  {where}{problem['msg'].removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 def serving_app() -> FastAPI:
@@ -48,7 +62,7 @@ def serve(
     demo: Annotated[bool, typer.Option(help="Load a demo concert into an empty database")] = False,
 ) -> None:
     """Run the HTTP API."""
-    settings = get_settings()
+    settings = _settings()
     configure_logging(settings.log_level)
     settings.warn_about_development_secrets()
     if settings.admin_key == DEV_ADMIN_KEY:
@@ -74,7 +88,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the migrations to BOXOFFICE_DATABASE_URL."""
-    settings = get_settings()
+    settings = _settings()
     upgrade(settings.database_url)
     typer.echo("database is at the newest revision")
 
@@ -100,6 +114,6 @@ async def _audit(url: str) -> bool:
 @app.command()
 def audit() -> None:
     """Check every invariant of the data; exits 1 on any violation."""
-    settings = get_settings()
+    settings = _settings()
     if not asyncio.run(_audit(settings.database_url)):
         raise typer.Exit(code=1)
