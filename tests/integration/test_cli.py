@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from boxoffice.config import DEV_ADMIN_KEY
 from boxoffice.db import Database, async_url
 from boxoffice.tables import metadata, users
 from tests import api, backends
@@ -263,3 +264,38 @@ def test_serve_with_workers_adds_up_every_workers_metrics(tmp_path: Path) -> Non
         and 'status="200"' in line
     ]
     assert sum(counted) == requests, metrics
+
+
+@pytest.mark.parametrize("command", [["serve"], ["db", "upgrade"], ["audit"]])
+def test_development_secrets_in_production_are_refused_plainly(
+    tmp_path: Path, command: list[str]
+) -> None:
+    result = run_cli(*command, cwd=tmp_path, env="production", admin_key="a-real-admin-key")
+    assert result.returncode == 2
+    assert "BOXOFFICE_JWT_SECRET must be set when BOXOFFICE_ENV=production" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "boxoffice.db").exists()
+
+
+def test_bad_settings_are_named(tmp_path: Path) -> None:
+    result = run_cli("audit", cwd=tmp_path, max_charge="lots", hold_limit="0")
+    assert result.returncode == 2
+    assert "BOXOFFICE_MAX_CHARGE" in result.stderr and "BOXOFFICE_HOLD_LIMIT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_prints_the_development_admin_key(tmp_path: Path) -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "boxoffice", "serve", "--port", str(port)],
+        env=cli_env(log_level="WARNING"),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_until_ready(f"http://127.0.0.1:{port}", process)
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert f"admin key (development): {DEV_ADMIN_KEY}" in stderr.decode()
