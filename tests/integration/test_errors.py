@@ -257,3 +257,17 @@ async def test_a_body_that_is_not_utf8_is_a_validation_error(
         headers={**user["headers"], **api.ADMIN, "Content-Type": "application/json"},
     )
     assert_problem(response, 422, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Content-Type": "text/plain"}, {"Content-Type": "application/x-www-form-urlencoded"}],
+)
+async def test_a_body_that_is_not_declared_json_is_refused(
+    client: httpx.AsyncClient, db: Database, headers: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/users", content=b'{"name": "Kim", "email": "kim@example.com"}', headers=headers
+    )
+    assert_problem(response, 422, "VALIDATION_ERROR")
+    assert await ledger_state(db) == ((), 0)
