@@ -86,9 +86,9 @@ async def remember(conn: AsyncConnection, claim: Claim | None, status: int, body
     if claim is None:
         return
     payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
-    await conn.execute(
+    stored = await conn.execute(
         update(keys)
-        .where(keys.c.id == claim.id)
+        .where(keys.c.id == claim.id, keys.c.response_status.is_(None))
         .values(
             response_status=status,
             response_body=json.dumps(payload),
@@ -96,6 +96,11 @@ async def remember(conn: AsyncConnection, claim: Claim | None, status: int, body
             updated_at=utcnow(),
         )
     )
+    if stored.rowcount != 1:
+        # This request outlived its lease, and a retry that took the key over has already
+        # answered (or given the key up). Its answer stands; this work must roll back, or the
+        # same request would be done twice.
+        raise IdempotencyKeyInUse("A request with this Idempotency-Key was answered meanwhile.")
     claim.remembered = True
 
 
