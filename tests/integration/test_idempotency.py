@@ -263,3 +263,51 @@ async def test_keys_are_kept_a_day_and_then_forgotten(
     forgotten = await keyed_charge(client, user, 100, "old")
     assert forgotten.status_code == 200 and "Idempotent-Replayed" not in forgotten.headers
     assert await balance_of(client, user) == 300
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_a_slow_request_and_the_retry_that_took_over_its_key_charge_once(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    """A request outlives its claim's lease (held here by a row lock), a retry takes the key
+    over, and both reach the end of their work: only one of them may commit."""
+    user = await api.sign_up(client)
+    async with db.engine.connect() as blocker:
+        await blocker.begin()
+        await blocker.execute(
+            text("SELECT id FROM users WHERE id = :id FOR NO KEY UPDATE"), {"id": user["id"]}
+        )
+        slow = asyncio.create_task(keyed_charge(client, user, 9_000, "lease"))
+        await _claimed(db, user["id"], "lease")
+        async with db.transaction() as conn:
+            await conn.execute(
+                update(idempotency_key)
+                .where(idempotency_key.c.user_id == user["id"])
+                .values(locked_until=utcnow() - timedelta(seconds=1))
+            )
+        retry = asyncio.create_task(keyed_charge(client, user, 9_000, "lease"))
+        await _lease_renewed(db, user["id"], "lease")
+        await blocker.rollback()
+    answers = await asyncio.wait_for(asyncio.gather(slow, retry), timeout=30)
+    done = [a for a in answers if a.status_code == 200]
+    assert len(done) == 1, [a.text for a in answers]
+    others = [a for a in answers if a is not done[0]]
+    assert [a.json()["code"] for a in others] == ["IDEMPOTENCY_KEY_IN_USE"]
+    replay = await keyed_charge(client, user, 9_000, "lease")
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.json() == done[0].json()
+    assert await balance_of(client, user) == 9_000
+    assert await charges_of(db, user["id"]) == 1
+
+
+async def _lease_renewed(db: Database, user_id: int, key: str) -> None:
+    """Wait until a retry has taken over the expired claim on `key`."""
+    query = select(idempotency_key.c.locked_until).where(
+        idempotency_key.c.user_id == user_id, idempotency_key.c.key == key
+    )
+    async with asyncio.timeout(30):
+        while True:
+            async with db.reading() as conn:
+                locked_until = (await conn.execute(query)).scalar_one()
+            if locked_until is not None and locked_until > utcnow():
+                return
+            await asyncio.sleep(0.01)
