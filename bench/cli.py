@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="sample the server workers with py-spy during hold and drop",
     )
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=None,
+        help="connections of the drop's load generator (default: 64)",
+    )
     return parser.parse_args(argv)
 
 
@@ -36,6 +43,8 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
     from bench.scenarios import closed_loop, drop
 
     sizes = QUICK if args.quick else FULL
+    if args.connections:
+        sizes = dataclasses.replace(sizes, drop_connections=args.connections)
     wanted = {"baseline", "hold", "status", "drop"} if args.scenario == "all" else {args.scenario}
     started = datetime.now(UTC)
     result: dict[str, Any] = {
@@ -59,6 +68,7 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
             sizes, closed, args.workers, out_dir, args.profile
         )
         result["profiles"] += result["closed_loop"].pop("profiles")
+        report.write(result, started)  # kept even if the drop goes wrong
     if "drop" in wanted:
         result["drop"] = await drop.run(sizes, args.workers, out_dir, args.profile)
         result["profiles"] += result["drop"].pop("profiles")

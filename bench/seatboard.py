@@ -17,7 +17,6 @@ class SeatBoard:
         self._seats: list[int] = []
         self._where: dict[int, int] = {}
         self._pending: set[int] = set()  # picked, the hold not answered yet
-        self._taken: set[int] = set()  # held by one of our fans
         self._lock = asyncio.Lock()
         self.refreshed_at = -math.inf
         self.refreshes = 0
@@ -45,7 +44,6 @@ class SeatBoard:
 
     def held(self, seat_id: int) -> None:
         self._pending.discard(seat_id)
-        self._taken.add(seat_id)
 
     def lost(self, seat_id: int) -> None:
         """Someone else has it."""
@@ -54,7 +52,7 @@ class SeatBoard:
     def release(self, seat_id: int) -> None:
         """The hold failed for another reason: the seat may still be free."""
         self._pending.discard(seat_id)
-        if seat_id not in self._where and seat_id not in self._taken:
+        if seat_id not in self._where:
             self._where[seat_id] = len(self._seats)
             self._seats.append(seat_id)
 
@@ -69,7 +67,7 @@ class SeatBoard:
             free = await fetch()
             if free is None:
                 return
-            self._seats = [s for s in free if s not in self._pending and s not in self._taken]
+            self._seats = [s for s in free if s not in self._pending]
             self._where = {s: i for i, s in enumerate(self._seats)}
             self.refreshed_at = time.monotonic()
             self.refreshes += 1

@@ -41,9 +41,9 @@ FULL = Sizes(
     drop_seats=5_000,
     drop_join_seconds=5,
     drop_max_active=500,
-    drop_max_poll_seconds=20,
+    drop_max_poll_seconds=300,
     drop_timeout_seconds=900,
-    drop_connections=256,
+    drop_connections=64,
 )
 
 QUICK = Sizes(
@@ -57,8 +57,8 @@ QUICK = Sizes(
     drop_users=1_000,
     drop_seats=250,
     drop_join_seconds=1,
-    drop_max_active=50,
-    drop_max_poll_seconds=5,
+    drop_max_active=100,
+    drop_max_poll_seconds=30,
     drop_timeout_seconds=120,
-    drop_connections=128,
+    drop_connections=64,
 )

@@ -127,16 +127,19 @@ class Drop:
             await self.leave(fan)
 
     def poll_interval(self, fan: Fan) -> float:
-        """Poll about twice before the expected turn: half the service's estimate when it
-        gives one, else assume some 100 admissions a second; never more often than twice a
-        second nor less often than `drop_max_poll_seconds`. Jittered, so polls do not bunch."""
+        """Poll about twice before the expected turn: after half the service's `eta_seconds`,
+        or, before it has an estimate, after position / 200 seconds; never more often than
+        once a second nor less often than `drop_max_poll_seconds` (5 minutes in the full run:
+        with a short ceiling the thousands of fans far back in line, polling every few seconds,
+        are most of the traffic and starve the holds and payments). Jittered, so polls do not
+        bunch."""
         if fan.eta is not None:
             base = fan.eta / 2
         elif fan.position is not None:
             base = fan.position / 200
         else:
             base = 1.0
-        base = min(max(base, 0.5), self.sizes.drop_max_poll_seconds)
+        base = min(max(base, 1.0), self.sizes.drop_max_poll_seconds)
         return base * self.rng.uniform(0.8, 1.2)
 
     def _observe(self, fan: Fan, sent: float, done: float, body: dict[str, Any]) -> None:
