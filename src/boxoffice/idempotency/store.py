@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,7 +18,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.clock import utcnow
-from boxoffice.db import Database
+from boxoffice.db import Database, Record
 from boxoffice.errors import DomainError, IdempotencyKeyInUse, IdempotencyKeyReused
 from boxoffice.tables import idempotency_key as keys
 
@@ -41,44 +41,62 @@ class Replay:
 async def claim(db: Database, user_id: int, key: str, fingerprint: str) -> Claim | Replay:
     now = utcnow()
     async with db.transaction() as conn:
-        inserted = await conn.execute(
-            db.insert_ignoring_conflicts(keys)
-            .values(
-                user_id=user_id,
-                key=key,
-                fingerprint=fingerprint,
-                locked_until=now + LEASE,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(keys.c.id)
+        # Between our insert finding the key taken and our read of it, the holder may give
+        # the key up (its work failed and changed nothing): then the key is free to insert.
+        for _ in range(3):
+            new_id = await _insert(db, conn, user_id, key, fingerprint, now)
+            if new_id is not None:
+                return Claim(new_id)
+            existing = (
+                await conn.execute(select(keys).where(keys.c.user_id == user_id, keys.c.key == key))
+            ).first()
+            if existing is not None:
+                return await _existing(conn, existing, fingerprint, now)
+    raise IdempotencyKeyInUse("A request with this Idempotency-Key is still running.")
+
+
+async def _insert(
+    db: Database, conn: AsyncConnection, user_id: int, key: str, fingerprint: str, now: datetime
+) -> int | None:
+    inserted = await conn.execute(
+        db.insert_ignoring_conflicts(keys)
+        .values(
+            user_id=user_id,
+            key=key,
+            fingerprint=fingerprint,
+            locked_until=now + LEASE,
+            created_at=now,
+            updated_at=now,
         )
-        new_id = inserted.scalar()
-        if new_id is not None:
-            return Claim(new_id)
-        existing = (
-            await conn.execute(select(keys).where(keys.c.user_id == user_id, keys.c.key == key))
-        ).one()
-        if existing.fingerprint != fingerprint:
-            raise IdempotencyKeyReused(
-                "This Idempotency-Key was already used for a different request."
-            )
-        if existing.response_status is not None:
-            return Replay(existing.response_status, json.loads(existing.response_body))
-        if existing.locked_until is not None and existing.locked_until > now:
-            raise IdempotencyKeyInUse("A request with this Idempotency-Key is still running.")
-        taken_over = await conn.execute(
-            update(keys)
-            .where(
-                keys.c.id == existing.id,
-                keys.c.response_status.is_(None),
-                keys.c.locked_until == existing.locked_until,
-            )
-            .values(locked_until=now + LEASE, updated_at=now)
+        .returning(keys.c.id)
+    )
+    new_id: int | None = inserted.scalar()
+    return new_id
+
+
+async def _existing(
+    conn: AsyncConnection, existing: Record, fingerprint: str, now: datetime
+) -> Claim | Replay:
+    """The answer for a key another request already holds: a replay, a refusal, or the key
+    itself when its holder's lease has run out."""
+    if existing.fingerprint != fingerprint:
+        raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request.")
+    if existing.response_status is not None:
+        return Replay(existing.response_status, json.loads(existing.response_body))
+    if existing.locked_until is not None and existing.locked_until > now:
+        raise IdempotencyKeyInUse("A request with this Idempotency-Key is still running.")
+    taken_over = await conn.execute(
+        update(keys)
+        .where(
+            keys.c.id == existing.id,
+            keys.c.response_status.is_(None),
+            keys.c.locked_until == existing.locked_until,
         )
-        if taken_over.rowcount != 1:
-            raise IdempotencyKeyInUse("A request with this Idempotency-Key is still running.")
-        return Claim(existing.id)
+        .values(locked_until=now + LEASE, updated_at=now)
+    )
+    if taken_over.rowcount != 1:
+        raise IdempotencyKeyInUse("A request with this Idempotency-Key is still running.")
+    return Claim(existing.id)
 
 
 async def remember(conn: AsyncConnection, claim: Claim | None, status: int, body: Any) -> None:
