@@ -6,7 +6,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -47,11 +47,13 @@ class PageRequest:
             raise _bad_cursor()
         try:
             moment = datetime.fromisoformat(self.after[0])
-        except ValueError as error:
+            # A forged offset can push the moment past the calendar's ends in UTC.
+            in_utc = moment.astimezone(UTC) if moment.tzinfo is not None else None
+        except (ValueError, OverflowError) as error:
             raise _bad_cursor() from error
-        if moment.tzinfo is None:
+        if in_utc is None:
             raise _bad_cursor()
-        return moment, _cursor_id(self.after[1])
+        return in_utc, _cursor_id(self.after[1])
 
 
 def _cursor_id(value: Any) -> int:
