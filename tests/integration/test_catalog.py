@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from boxoffice.db import Database
+from boxoffice.pagination import encode_cursor
 from boxoffice.tables import concert_schedule, seat
 from tests import api
 
@@ -114,6 +115,18 @@ async def test_bad_cursor_is_a_validation_error(client: httpx.AsyncClient) -> No
             body = response.json()
             assert body["code"] == "VALIDATION_ERROR"
             assert isinstance(body["errors"], list)
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"])
+async def test_a_cursor_past_the_calendar_in_utc_is_refused(
+    client: httpx.AsyncClient, moment: str
+) -> None:
+    concert = await api.create_concert(client)
+    response = await client.get(
+        f"/concerts/{concert['id']}/schedules", params={"cursor": encode_cursor([moment, 1])}
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "VALIDATION_ERROR"
 
 
 async def test_unknown_concert_is_not_found(client: httpx.AsyncClient) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -68,6 +68,8 @@ def test_an_id_cursor_gives_its_id() -> None:
         [1234567890, 5],
         ["2031-05-01T19:00:00+00:00", "5"],
         ["2031-05-01T19:00:00+00:00", 5, 6],
+        ["9999-12-31T23:59:59-05:00", 5],
+        ["0001-01-01T00:00:00+05:00", 5],
     ],
 )
 def test_a_time_and_id_cursor_is_checked(after: list[Any]) -> None:
@@ -75,10 +77,12 @@ def test_a_time_and_id_cursor_is_checked(after: list[Any]) -> None:
         PageRequest(limit=10, after=after).after_time_and_id()
 
 
-def test_a_time_and_id_cursor_gives_an_aware_time() -> None:
+def test_a_time_and_id_cursor_gives_the_moment_in_utc() -> None:
     moment = datetime(2031, 5, 1, 19, tzinfo=UTC)
-    request = PageRequest(limit=10, after=[moment.isoformat(), 9])
-    assert request.after_time_and_id() == (moment, 9)
+    request = PageRequest(limit=10, after=["2031-05-02T04:00:00+09:00", 9])
+    after = request.after_time_and_id()
+    assert after == (moment, 9)
+    assert after is not None and after[0].utcoffset() == timedelta(0)
 
 
 def test_a_page_has_a_cursor_only_when_there_is_more() -> None:
