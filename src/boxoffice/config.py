@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     jwt_secret: str = DEV_JWT_SECRET
     admin_key: str = DEV_ADMIN_KEY
-    access_token_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    # Bounded so that `now + ttl` is always a date a token can carry.
+    access_token_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0, le=10 * 365 * 24 * 3600)
     hold_ttl_seconds: float = Field(default=300, gt=0)
     hold_limit: int = Field(default=4, ge=1)
     # A charge past the largest balance could never succeed, and past 2**63 it would not even

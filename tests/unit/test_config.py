@@ -52,6 +52,7 @@ def test_a_dot_env_file_is_read() -> None:
     [
         ("MAX_CHARGE", "0"),
         ("MAX_CHARGE", str(10**15)),
+        ("ACCESS_TOKEN_TTL_SECONDS", str(10**12)),
         ("HOLD_LIMIT", "-1"),
         ("SWEEP_INTERVAL_SECONDS", "0"),
         ("ENV", "prod"),
