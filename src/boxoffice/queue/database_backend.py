@@ -125,8 +125,8 @@ class DatabaseWaitingRoom:
     async def tick(self) -> None:
         now = utcnow()
         async with self._db.reading() as conn:
-            busy = await repository.busy_lines(conn)
-        for concert_id in busy:
+            due = await repository.lines_to_settle(conn, self._max_active, now)
+        for concert_id in due:
             async with self._db.transaction() as conn:
                 line = await repository.try_lock_line(self._db, conn, concert_id)
                 if line is not None:

@@ -58,10 +58,19 @@ async def save_line(conn: AsyncConnection, line: Line) -> None:
     )
 
 
-async def busy_lines(conn: AsyncConnection) -> list[int]:
-    query = select(queue_line.c.concert_id).where(
-        (queue_line.c.waiting_count > 0) | (queue_line.c.active_count > 0)
+async def lines_to_settle(conn: AsyncConnection, max_active: int, now: datetime) -> list[int]:
+    """Lines with someone to admit into a free place, or with an admission whose time is up."""
+    overdue = (
+        select(queue_ticket.c.token)
+        .where(
+            queue_ticket.c.concert_id == queue_line.c.concert_id,
+            queue_ticket.c.status == "ACTIVE",
+            queue_ticket.c.active_until <= now,
+        )
+        .exists()
     )
+    room_to_admit = and_(queue_line.c.waiting_count > 0, queue_line.c.active_count < max_active)
+    query = select(queue_line.c.concert_id).where(room_to_admit | overdue)
     return list((await conn.execute(query)).scalars())
 
 

@@ -3,13 +3,12 @@ that guards seat listing, holds and payments."""
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
-
+from boxoffice.catalog import repository as catalog
 from boxoffice.db import Database
 from boxoffice.errors import ConcertNotFound, QueueNotAdmitted, QueueTokenInvalid, UserNotFound
 from boxoffice.queue.backend import Ticket, WaitingRoom
 from boxoffice.queue.schemas import TicketOut
-from boxoffice.tables import concert, users
+from boxoffice.users import repository as accounts
 
 
 async def join(
@@ -18,18 +17,10 @@ async def join(
     """The user's place in the concert's line: the live one they have, or a new one at the end.
     The flag says whether it is new."""
     async with db.reading() as conn:
-        found = (
-            await conn.execute(
-                select(
-                    exists().where(concert.c.id == concert_id),
-                    exists().where(users.c.id == user_id),
-                )
-            )
-        ).one()
-    if not found[0]:
-        raise ConcertNotFound(f"Concert {concert_id} does not exist.")
-    if not found[1]:
-        raise UserNotFound(f"User {user_id} does not exist.")
+        if await catalog.find_concert(conn, concert_id) is None:
+            raise ConcertNotFound(f"Concert {concert_id} does not exist.")
+        if await accounts.find_user(conn, user_id) is None:
+            raise UserNotFound(f"User {user_id} does not exist.")
     ticket, created = await room.join(concert_id, user_id)
     return _out(ticket), created
 
