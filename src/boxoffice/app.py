@@ -132,6 +132,15 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        if error.status_code == 400:
+            # FastAPI's answer to a body it cannot decode at all (not UTF-8); the contract
+            # calls every unreadable request a validation error.
+            return problem_response(
+                ValidationFailed(
+                    "The request body cannot be read as JSON.",
+                    errors=[{"loc": ["body"], "msg": str(error.detail), "type": "json_invalid"}],
+                )
+            )
         body: dict[str, Any] = {
             "type": "about:blank",
             "title": _http_title(error.status_code),
@@ -143,13 +152,19 @@ def _install_error_handlers(app: FastAPI) -> None:
             body, status_code=error.status_code, media_type=PROBLEM_JSON, headers=error.headers
         )
 
+    async def unreachable(_: Request, error: Exception) -> JSONResponse:
+        log.warning("dependency unreachable: %s", error)
+        return problem_response(
+            ServiceUnavailable("The database or Redis cannot be reached; nothing was changed.")
+        )
+
+    # Registered per type, not in the catch-all below: Starlette runs the catch-all outside
+    # every middleware, so metrics and access logs would record these answers as 500s.
+    for kind in UNREACHABLE:
+        app.add_exception_handler(kind, unreachable)
+
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
-        if isinstance(error, UNREACHABLE):
-            log.warning("dependency unreachable: %s", error)
-            return problem_response(
-                ServiceUnavailable("The database or Redis cannot be reached; nothing was changed.")
-            )
         log.exception("unhandled error")
         return JSONResponse(
             {

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException
 
 from boxoffice.config import Settings
 from boxoffice.db import Database
-from boxoffice.errors import ValidationFailed
 
 MAX_ID = 2**63 - 1
 
@@ -31,28 +27,6 @@ def settings(request: Request) -> Settings:
 
 Db = Annotated[Database, Depends(database)]
 AppSettings = Annotated[Settings, Depends(settings)]
-
-
-class ContractRoute(APIRoute):
-    """A route whose unreadable body is the contract's 422 VALIDATION_ERROR. FastAPI turns JSON
-    syntax errors into validation errors itself, but answers a body that is not UTF-8 at all
-    with a bare 400, which the contract does not have."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def handle_unreadable_body(request: Request) -> Response:
-            try:
-                return await handle(request)
-            except HTTPException as error:
-                if error.status_code != 400:
-                    raise
-                raise ValidationFailed(
-                    "The request body cannot be read as JSON.",
-                    errors=[{"loc": ["body"], "msg": str(error.detail), "type": "json_invalid"}],
-                ) from error
-
-        return handle_unreadable_body
 
 
 def path_id(description: str) -> Any:

@@ -228,14 +228,6 @@ async def test_an_unreachable_database_is_service_unavailable() -> None:
         assert_problem(await client.get("/concerts"), 503, "SERVICE_UNAVAILABLE")
 
 
-def _needs_contract_route(router: str) -> Any:
-    return pytest.mark.xfail(
-        strict=True,
-        reason=f"{router} answers an undecodable body with 400 until its APIRouter uses "
-        "route_class=boxoffice.web.ContractRoute",
-    )
-
-
 @pytest.mark.parametrize(
     "path",
     [
@@ -243,8 +235,8 @@ def _needs_contract_route(router: str) -> Any:
         "/users/me/balance/charge",
         "/admin/concerts",
         "/admin/concerts/1/schedules",
-        pytest.param("/reservations", marks=_needs_contract_route("reservations/router.py")),
-        pytest.param("/payments", marks=_needs_contract_route("payments/router.py")),
+        "/reservations",
+        "/payments",
     ],
 )
 async def test_a_body_that_is_not_utf8_is_a_validation_error(

@@ -170,12 +170,6 @@ def test_the_json_formatter_keeps_exceptions_on_one_line() -> None:
     assert "ValueError: boom" in entry["exception"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.py handles unreachable-dependency errors in its catch-all Exception handler, "
-    "which Starlette runs outside every middleware, so metrics and the access log record "
-    "500 for what the client gets as 503",
-)
 async def test_a_503_is_recorded_as_a_503(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="boxoffice.access")
     settings = conftest.test_settings(UNREACHABLE_DATABASE)

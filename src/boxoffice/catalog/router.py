@@ -10,12 +10,10 @@ from boxoffice.catalog.schemas import ConcertIn, ConcertOut, ScheduleIn, Schedul
 from boxoffice.pagination import Page, PageRequest, page_request
 from boxoffice.queue.gate import QueueToken, Room
 from boxoffice.queue.service import require_admission
-from boxoffice.web import ContractRoute, Db, path_id, problems
+from boxoffice.web import Db, path_id, problems
 
-router = APIRouter(tags=["catalog"], route_class=ContractRoute)
-admin = APIRouter(
-    prefix="/admin", tags=["admin"], dependencies=[AdminOnly], route_class=ContractRoute
-)
+router = APIRouter(tags=["catalog"])
+admin = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminOnly])
 
 ConcertId = Annotated[int, path_id("Concert id")]
 ScheduleId = Annotated[int, path_id("Schedule id")]

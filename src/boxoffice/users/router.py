@@ -18,9 +18,9 @@ from boxoffice.users.schemas import (
     SignUp,
     UserOut,
 )
-from boxoffice.web import AppSettings, ContractRoute, Db, problems
+from boxoffice.web import AppSettings, Db, problems
 
-router = APIRouter(tags=["users"], route_class=ContractRoute)
+router = APIRouter(tags=["users"])
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(409))
