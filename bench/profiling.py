@@ -38,6 +38,23 @@ AREAS = (
 )
 
 
+# Concerns that cut across libraries: the share of samples with any frame matching.
+CONCERNS = (
+    ("sync dependencies run on the thread pool", ("run_sync_in_worker_thread", "WorkerThread")),
+    ("opening PostgreSQL connections", ("asyncpg/connect_utils.py",)),
+    ("closing PostgreSQL connections", ("Connection.close (asyncpg",)),
+    ("asyncpg (statements, protocol)", ("asyncpg/",)),
+    ("SQLAlchemy statement building/compiling/caching", ("sqlalchemy/sql/",)),
+    ("Redis client", ("redis/",)),
+    ("waiting-room gate", ("boxoffice/queue/gate.py",)),
+    ("idempotency keys", ("boxoffice/idempotency/",)),
+    ("JWT", ("jwt/",)),
+    ("pydantic validation/serialisation", ("pydantic",)),
+    ("Prometheus metrics", ("prometheus_client/",)),
+    ("logging", ("logging/",)),
+)
+
+
 def py_spy() -> str | None:
     found = Path(sys.executable).with_name("py-spy")
     return str(found) if found.exists() else shutil.which("py-spy")
@@ -90,7 +107,11 @@ def summarize(stacks: Counter[str], top: int = 15) -> dict[str, Any]:
     inclusive: Counter[str] = Counter()
     areas: Counter[str] = Counter()
     boxoffice: Counter[str] = Counter()
+    concerns: Counter[str] = Counter()
     for stack, count in stacks.items():
+        for concern, markers in CONCERNS:
+            if any(marker in stack for marker in markers):
+                concerns[concern] += count
         frames = [_function(f) for f in stack.split(";") if f]
         if not frames:
             continue
@@ -113,6 +134,7 @@ def summarize(stacks: Counter[str], top: int = 15) -> dict[str, Any]:
     return {
         "samples": total,
         "own_by_area": {area: round(n / total, 4) for area, n in areas.most_common()},
+        "concerns": {name: round(concerns[name] / total, 4) for name, _ in CONCERNS},
         "top_own": share(own),
         "top_inclusive": share(inclusive),
         "top_boxoffice_frames": share(boxoffice),

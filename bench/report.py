@@ -94,6 +94,11 @@ def drop_table(drop: dict[str, Any]) -> str:
         f"joins done in {_fmt(drop['join_wave_seconds'], 2)} s; "
         f"5xx share {drop['server_error_share']:.4%} ({drop['server_errors']} of "
         f"{drop['requests']}), transport errors {drop['transport_errors']}",
+        f"time waiting for one of the generator's {drop['connections']} connections (not in the "
+        f"latencies below): p50 {drop['generator_wait_ms']['p50'] / 1000:.1f} s, "
+        f"p99 {drop['generator_wait_ms']['p99'] / 1000:.1f} s; admission seen "
+        f"{drop['admission_wait_s']['p50']} s (p50) / {drop['admission_wait_s']['p99']} s (p99) "
+        "after the join was answered",
     ]
     headers = ["endpoint", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms", "statuses"]
     rows = [
@@ -237,6 +242,8 @@ def profile_text(profile: dict[str, Any]) -> str:
         "  top own time:",
     ]
     lines += [f"    {t['share']:6.1%}  {t['function']}" for t in profile["top_own"][:10]]
+    lines.append("  samples under (a sample can count under several):")
+    lines += [f"    {share:6.1%}  {name}" for name, share in profile.get("concerns", {}).items()]
     lines.append("  innermost boxoffice frame:")
     lines += [
         f"    {t['share']:6.1%}  {t['function']}" for t in profile["top_boxoffice_frames"][:10]
