@@ -47,10 +47,17 @@ CONCERNS = (
     ("SQLAlchemy statement building/compiling/caching", ("sqlalchemy/sql/",)),
     ("Redis client", ("redis/",)),
     ("waiting-room gate", ("boxoffice/queue/gate.py",)),
-    ("idempotency keys", ("boxoffice/idempotency/",)),
+    ("idempotency key store", ("boxoffice/idempotency/store.py",)),
     ("JWT", ("jwt/",)),
     ("pydantic validation/serialisation", ("pydantic",)),
     ("Prometheus metrics", ("prometheus_client/",)),
+    ("endpoint: join the line", ("join_line (boxoffice",)),
+    ("endpoint: queue status", ("queue_status (boxoffice",)),
+    ("endpoint: leave the line", ("leave_line (boxoffice",)),
+    ("endpoint: seat listing", ("list_seats (boxoffice",)),
+    ("endpoint: hold", ("hold_seat (boxoffice",)),
+    ("endpoint: payment", ("run_idempotently (boxoffice", "pay (boxoffice/payments/router")),
+    ("background: sweeper and line ticks", ("Sweeper", "tick (boxoffice")),
     ("logging", ("logging/",)),
 )
 
