@@ -37,6 +37,14 @@ def _command_output(*command: str) -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
+def _redis_version() -> str | None:
+    info = _command_output("redis-cli", "INFO", "server") or ""
+    for line in info.splitlines():
+        if line.startswith("redis_version:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
 def describe() -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
@@ -47,6 +55,6 @@ def describe() -> dict[str, Any]:
         "postgres": _command_output(
             "psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version"
         ),
-        "redis": _command_output("redis-cli", "INFO", "server"),
+        "redis": _redis_version(),
         "git_commit": _command_output("git", "rev-parse", "--short", "HEAD"),
     }
