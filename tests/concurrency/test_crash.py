@@ -6,6 +6,7 @@ import asyncio
 import os
 import random
 import signal
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -30,8 +31,29 @@ async def _admitted(client: httpx.AsyncClient, user: dict[str, Any], concert_id:
     user["headers"] = {**user["headers"], "X-Queue-Token": joined.json()["token"]}
 
 
+@dataclass
+class Traffic:
+    """Answers counted, so that the kill lands mid-load (`busy` is set after the hundredth)."""
+
+    busy: asyncio.Event = field(default_factory=asyncio.Event)
+    answered: int = 0
+    answered_after_the_kill: int = 0
+    killed: bool = False
+
+    def count(self) -> None:
+        self.answered += 1
+        if self.answered >= 100:
+            self.busy.set()
+        if self.killed:
+            self.answered_after_the_kill += 1
+
+
 async def _shop(
-    clients: list[httpx.AsyncClient], user: dict[str, Any], seat_ids: list[int], rounds: int
+    clients: list[httpx.AsyncClient],
+    user: dict[str, Any],
+    seat_ids: list[int],
+    rounds: int,
+    traffic: Traffic,
 ) -> None:
     """Hold, pay and cancel at random, ignoring failures: the point is to be killed mid-way."""
     for _ in range(rounds):
@@ -40,6 +62,7 @@ async def _shop(
             held = await client.post(
                 "/reservations", json={"seat_id": random.choice(seat_ids)}, headers=user["headers"]
             )
+            traffic.count()
             if held.status_code != 201:
                 continue
             reservation_id = held.json()["id"]
@@ -70,13 +93,17 @@ async def test_killing_a_server_mid_flight_leaves_consistent_data(
             for user in users:
                 assert (await api.charge(clients[0], user, 60_000)).status_code == 200
                 await _admitted(clients[0], user, concert["id"])
-            shoppers = asyncio.gather(*(_shop(clients, u, seats, 15) for u in users))
-            await asyncio.sleep(1.0)
+            traffic = Traffic()
+            shoppers = asyncio.gather(*(_shop(clients, u, seats, 15, traffic) for u in users))
+            await traffic.busy.wait()
             os.kill(bases[1].process.pid, signal.SIGKILL)
+            traffic.killed = True
             await shoppers
         finally:
             for client in clients:
                 await client.aclose()
+    # The kill landed in the middle of the load, not after it.
+    assert traffic.answered_after_the_kill > 0
     results = await run_audit(db)
     assert [r.name for r in results if not r.ok] == [], results
 
