@@ -43,7 +43,7 @@ def user_id_from_token(settings: Settings, token: str) -> int:
     return user_id
 
 
-def current_user_id(
+async def current_user_id(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> int:
@@ -53,7 +53,7 @@ def current_user_id(
     return user_id_from_token(settings, credentials.credentials)
 
 
-def require_admin(
+async def require_admin(
     request: Request,
     x_admin_key: Annotated[str | None, Header(description="BOXOFFICE_ADMIN_KEY")] = None,
 ) -> None:

@@ -84,7 +84,7 @@ def _bad_cursor() -> ValidationFailed:
     )
 
 
-def page_request(
+async def page_request(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> PageRequest:

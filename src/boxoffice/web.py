@@ -15,12 +15,12 @@ MAX_ID = 2**63 - 1
 PROBLEM_JSON = "application/problem+json"
 
 
-def database(request: Request) -> Database:
+async def database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     current: Settings = request.app.state.settings
     return current
 

@@ -95,8 +95,8 @@ def test_a_page_has_a_cursor_only_when_there_is_more() -> None:
     assert request.page([], key=lambda n: [n]).next_cursor is None
 
 
-def test_page_request_decodes_its_cursor() -> None:
-    assert page_request(limit=5, cursor=None) == PageRequest(limit=5, after=None)
-    assert page_request(limit=5, cursor=encode_cursor([3])).after == [3]
+async def test_page_request_decodes_its_cursor() -> None:
+    assert await page_request(limit=5, cursor=None) == PageRequest(limit=5, after=None)
+    assert (await page_request(limit=5, cursor=encode_cursor([3]))).after == [3]
     with pytest.raises(ValidationFailed):
-        page_request(limit=5, cursor="%%%")
+        await page_request(limit=5, cursor="%%%")

@@ -14,7 +14,7 @@ QueueToken = Annotated[
 ]
 
 
-def waiting_room(request: Request) -> WaitingRoom:
+async def waiting_room(request: Request) -> WaitingRoom:
     room: WaitingRoom = request.app.state.waiting_room
     return room
 
