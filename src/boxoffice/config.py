@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     queue_max_active: int = Field(default=100, ge=1)
     queue_active_ttl_seconds: float = Field(default=600, gt=0)
     sweep_interval_seconds: float = Field(default=1, gt=0)
-    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_size: int = Field(default=20, ge=1, le=1000)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -29,6 +29,18 @@ def async_url(url: str) -> URL:
     return parsed.set(drivername=_ASYNC_DRIVERS[backend])
 
 
+def for_update(query: Select[Any], of: Any = None) -> Select[Any]:
+    """Row-lock what the query reads. SQLite's compiler leaves the clause out: its single
+    writer already serialises, so the same statement serves both databases."""
+    return query.with_for_update(of=of)
+
+
+def skip_locked(query: Select[Any]) -> Select[Any]:
+    """Rows another transaction is working on are left for it. SQLite has a single writer,
+    so there is nothing to skip, and its compiler leaves the clause out."""
+    return query.with_for_update(skip_locked=True)
+
+
 def is_unique_violation(error: IntegrityError, constraint: str) -> bool:
     return constraint in str(error.orig)
 
@@ -45,7 +57,10 @@ class Database:
         return create_async_engine(
             self.url,
             pool_size=pool_size,
-            max_overflow=pool_size,
+            # No overflow: a connection opened for a burst is closed again when it is returned,
+            # and under a steady rush that churn (a server process forked per connection) cost
+            # more than waiting a moment for a pooled one.
+            max_overflow=0,
             # No pre-ping: it costs a round trip per request. A connection the server dropped
             # fails its statement, is discarded, and that request answers 503.
             pool_recycle=1800,
@@ -125,15 +140,6 @@ class Database:
         """INSERT .. ON CONFLICT DO NOTHING, in this database's dialect."""
         dialect = sqlite if self.is_sqlite else postgresql
         return dialect.insert(table).on_conflict_do_nothing()
-
-    def for_update(self, query: Select[Any], of: Any = None) -> Select[Any]:
-        """Row-lock what the query reads. SQLite's single writer already serialises it."""
-        return query if self.is_sqlite else query.with_for_update(of=of)
-
-    def skip_locked(self, query: Select[Any]) -> Select[Any]:
-        """Rows another transaction is working on are left for it. SQLite has a single writer,
-        so there is nothing to skip and no row lock to take."""
-        return query if self.is_sqlite else query.with_for_update(skip_locked=True)
 
     async def ping(self) -> None:
         async with self.reading() as conn:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from boxoffice.db import Database
+from boxoffice.db import Database, for_update
 from boxoffice.tables import payment, point_history, users
 from tests import api, booking
 from tests.conftest import ClientFactory
@@ -318,7 +318,7 @@ async def test_a_payment_held_up_until_the_hold_expired_is_refused(
 
     async with db.transaction() as conn:
         # On SQLite this transaction alone holds the write lock; on PostgreSQL, the user's row.
-        await conn.execute(db.for_update(select(users.c.id).where(users.c.id == user["id"])))
+        await conn.execute(for_update(select(users.c.id).where(users.c.id == user["id"])))
         payment_try = asyncio.create_task(booking.pay(shop.client, headers, hold["id"]))
         await booking.sleep_until(booking.parse_time(hold["expires_at"]) + timedelta(seconds=0.1))
         assert not payment_try.done()

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from boxoffice.clock import utcnow
-from boxoffice.db import Database
+from boxoffice.db import Database, for_update
 from boxoffice.tables import reservation, seat, users
 from tests import api, booking
 from tests.conftest import ClientFactory
@@ -405,7 +405,7 @@ async def test_a_cancellation_held_up_until_the_hold_expired_is_refused(
 
     async with db.transaction() as conn:
         # On SQLite this transaction alone holds the write lock; on PostgreSQL, the user's row.
-        await conn.execute(db.for_update(select(users.c.id).where(users.c.id == user["id"])))
+        await conn.execute(for_update(select(users.c.id).where(users.c.id == user["id"])))
         cancelling = asyncio.create_task(
             client.post(f"/reservations/{mine['id']}/cancel", headers=headers)
         )
@@ -434,7 +434,7 @@ async def test_a_hold_held_up_until_the_seat_expired_takes_it(
 
     async with db.transaction() as conn:
         # On SQLite this transaction alone holds the write lock; on PostgreSQL, the user's row.
-        await conn.execute(db.for_update(select(users.c.id).where(users.c.id == second["id"])))
+        await conn.execute(for_update(select(users.c.id).where(users.c.id == second["id"])))
         holding = asyncio.create_task(booking.hold(client, headers, seat_id))
         await booking.sleep_until(booking.parse_time(old["expires_at"]) + timedelta(seconds=0.1))
         assert not holding.done()

@@ -15,20 +15,23 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.clock import utcnow
-from boxoffice.db import Database
+from boxoffice.db import Database, skip_locked
 from boxoffice.tables import concert_schedule, seat_count_delta
 
 FOLD_BATCH = 5000
 
 
+_RECORD = insert(seat_count_delta)
+
+
 async def record(conn: AsyncConnection, schedule_id: int, delta: int) -> None:
-    await conn.execute(insert(seat_count_delta).values(schedule_id=schedule_id, delta=delta))
+    await conn.execute(_RECORD, {"schedule_id": schedule_id, "delta": delta})
 
 
 async def record_many(conn: AsyncConnection, deltas: dict[int, int]) -> None:
     rows = [{"schedule_id": sid, "delta": d} for sid, d in deltas.items() if d]
     if rows:
-        await conn.execute(insert(seat_count_delta), rows)
+        await conn.execute(_RECORD, rows)
 
 
 async def fold(db: Database) -> int:
@@ -37,7 +40,7 @@ async def fold(db: Database) -> int:
     async with db.transaction() as conn:
         picked = (
             await conn.execute(
-                db.skip_locked(
+                skip_locked(
                     select(
                         seat_count_delta.c.id,
                         seat_count_delta.c.schedule_id,

@@ -128,7 +128,7 @@ class DatabaseWaitingRoom:
             due = await repository.lines_to_settle(conn, self._max_active, now)
         for concert_id in due:
             async with self._db.transaction() as conn:
-                line = await repository.try_lock_line(self._db, conn, concert_id)
+                line = await repository.try_lock_line(conn, concert_id)
                 if line is not None:
                     await self._settle(conn, line, utcnow())
                     await repository.save_line(conn, line)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from boxoffice.db import Database, Record
+from boxoffice.db import Database, Record, for_update, skip_locked
 from boxoffice.tables import queue_line, queue_ticket
 
 LIVE = ("WAITING", "ACTIVE")
@@ -40,14 +40,14 @@ async def lock_line(db: Database, conn: AsyncConnection, concert_id: int) -> Lin
         )
     )
     query = select(queue_line).where(queue_line.c.concert_id == concert_id)
-    row = (await conn.execute(db.for_update(query))).one()
+    row = (await conn.execute(for_update(query))).one()
     return Line(**row._asdict())
 
 
-async def try_lock_line(db: Database, conn: AsyncConnection, concert_id: int) -> Line | None:
+async def try_lock_line(conn: AsyncConnection, concert_id: int) -> Line | None:
     """The line row locked, unless another process is working on it right now."""
     query = select(queue_line).where(queue_line.c.concert_id == concert_id)
-    row = (await conn.execute(db.skip_locked(query))).first()
+    row = (await conn.execute(skip_locked(query))).first()
     return None if row is None else Line(**row._asdict())
 
 

@@ -40,8 +40,25 @@ async def require_admission(
 ) -> None:
     """Pass only an ACTIVE token of this user for this concert."""
     ticket = await _own_ticket(room, token, user_id)
-    if ticket.concert_id != concert_id:
+    require_same_concert(ticket.concert_id, concert_id)
+    _require_active(ticket)
+
+
+async def admitted_concert(room: WaitingRoom, token: str | None, user_id: int) -> int:
+    """The concert an ACTIVE token of this user admits to. The caller checks it against the
+    concert its request is about (`require_same_concert`) once it has looked that up, so that
+    a refused token costs no database work."""
+    ticket = await _own_ticket(room, token, user_id)
+    _require_active(ticket)
+    return ticket.concert_id
+
+
+def require_same_concert(admitted_to: int, concert_id: int) -> None:
+    if admitted_to != concert_id:
         raise QueueTokenInvalid("This queue token was issued for another concert.")
+
+
+def _require_active(ticket: Ticket) -> None:
     if ticket.status == "WAITING":
         raise QueueNotAdmitted(
             f"You are number {ticket.position} in line; wait for your turn.",

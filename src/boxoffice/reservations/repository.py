@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from boxoffice.db import Database, Record
-from boxoffice.reservations.schemas import SeatToHold
-from boxoffice.tables import concert_schedule, reservation, seat, users
+from boxoffice.db import Record, for_update, skip_locked
+from boxoffice.reservations.schemas import SeatToHold, UserAtSeat
+from boxoffice.tables import UTCDateTime, concert_schedule, reservation, seat, users
 
 
 def shown_status(now: datetime) -> ColumnElement[str]:
@@ -43,47 +43,60 @@ def _view(now: datetime) -> Select[Any]:
     ).join(seat, seat.c.id == reservation.c.seat_id)
 
 
-async def find_seat_to_hold(conn: AsyncConnection, seat_id: int) -> SeatToHold | None:
-    row = (
-        await conn.execute(
-            select(
-                seat.c.id,
-                seat.c.schedule_id,
-                concert_schedule.c.concert_id,
-                seat.c.seat_number,
-                seat.c.price,
-            )
-            .join(concert_schedule, concert_schedule.c.id == seat.c.schedule_id)
-            .where(seat.c.id == seat_id)
-        )
-    ).first()
-    return None if row is None else SeatToHold(*row)
-
-
-async def lock_user(db: Database, conn: AsyncConnection, user_id: int) -> bool:
+async def lock_user(conn: AsyncConnection, user_id: int) -> bool:
     """Take the user's row lock first, so that one user's concurrent requests queue here."""
-    found = await conn.execute(db.for_update(select(users.c.id).where(users.c.id == user_id)))
+    found = await conn.execute(for_update(select(users.c.id).where(users.c.id == user_id)))
     return found.first() is not None
 
 
-async def lock_user_counting_holds(
-    db: Database, conn: AsyncConnection, user_id: int, schedule_id: int, now: datetime
-) -> int | None:
-    """Lock the user's row and count their live holds in the schedule, in one round trip.
-    None when the user does not exist. Holding the lock makes the count stay true until commit."""
+def _lock_user_with_seat_statement() -> Select[Any]:
+    target = (
+        select(
+            seat.c.id.label("seat_id"),
+            seat.c.schedule_id,
+            concert_schedule.c.concert_id,
+            seat.c.seat_number,
+            seat.c.price,
+        )
+        .join(concert_schedule, concert_schedule.c.id == seat.c.schedule_id)
+        .where(seat.c.id == bindparam("seat_id"))
+        .subquery()
+    )
     live_holds = (
         select(func.count())
         .where(
-            reservation.c.user_id == user_id,
-            reservation.c.schedule_id == schedule_id,
+            reservation.c.user_id == bindparam("user_id"),
+            reservation.c.schedule_id == target.c.schedule_id,
             reservation.c.status == "TEMPORARY",
-            reservation.c.expires_at > now,
+            reservation.c.expires_at > bindparam("now", type_=UTCDateTime()),
         )
         .scalar_subquery()
     )
-    query = select(live_holds).select_from(users).where(users.c.id == user_id)
-    count: int | None = (await conn.execute(db.for_update(query, of=users))).scalar()
-    return count
+    query = (
+        select(live_holds, *target.c)
+        .select_from(users.outerjoin(target, true()))
+        .where(users.c.id == bindparam("user_id"))
+    )
+    return for_update(query, of=users)
+
+
+# The statements of a hold are built once: building one anew costs more than running it.
+_LOCK_USER_WITH_SEAT = _lock_user_with_seat_statement()
+
+
+async def lock_user_with_seat(
+    conn: AsyncConnection, user_id: int, seat_id: int, now: datetime
+) -> UserAtSeat | None:
+    """Lock the user's row, read the seat to hold and count the user's live holds in its
+    schedule, all in one round trip. None when the user does not exist. Holding the lock keeps
+    the count true until commit."""
+    params = {"user_id": user_id, "seat_id": seat_id, "now": now}
+    row = (await conn.execute(_LOCK_USER_WITH_SEAT, params)).first()
+    if row is None:
+        return None
+    live, *seat_columns = row
+    found = None if seat_columns[0] is None else SeatToHold(*seat_columns)
+    return UserAtSeat(live_holds=live, seat=found)
 
 
 async def expire_stale_hold_on_seat(conn: AsyncConnection, seat_id: int, now: datetime) -> bool:
@@ -102,13 +115,16 @@ async def expire_stale_hold_on_seat(conn: AsyncConnection, seat_id: int, now: da
     return expired.first() is not None
 
 
+_TAKE_FREE_SEAT = (
+    update(seat)
+    .where(seat.c.id == bindparam("seat_id"), seat.c.status == "AVAILABLE")
+    .values(status="UNAVAILABLE", updated_at=bindparam("now", type_=UTCDateTime()))
+)
+
+
 async def take_free_seat(conn: AsyncConnection, seat_id: int, now: datetime) -> bool:
     """Compare-and-set AVAILABLE -> UNAVAILABLE: of all concurrent takers, exactly one wins."""
-    taken = await conn.execute(
-        update(seat)
-        .where(seat.c.id == seat_id, seat.c.status == "AVAILABLE")
-        .values(status="UNAVAILABLE", updated_at=now)
-    )
+    taken = await conn.execute(_TAKE_FREE_SEAT, {"seat_id": seat_id, "now": now})
     return taken.rowcount == 1
 
 
@@ -125,25 +141,23 @@ async def free_seats(conn: AsyncConnection, seat_ids: list[int], now: datetime) 
     return list(freed.scalars())
 
 
+_INSERT_HOLD = insert(reservation).returning(reservation.c.id)
+
+
 async def insert_hold(
     conn: AsyncConnection, user_id: int, target: SeatToHold, expires_at: datetime, now: datetime
 ) -> int:
-    new_id: int = (
-        await conn.execute(
-            insert(reservation)
-            .values(
-                user_id=user_id,
-                schedule_id=target.schedule_id,
-                seat_id=target.seat_id,
-                amount=target.price,
-                status="TEMPORARY",
-                expires_at=expires_at,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(reservation.c.id)
-        )
-    ).scalar_one()
+    values = {
+        "user_id": user_id,
+        "schedule_id": target.schedule_id,
+        "seat_id": target.seat_id,
+        "amount": target.price,
+        "status": "TEMPORARY",
+        "expires_at": expires_at,
+        "created_at": now,
+        "updated_at": now,
+    }
+    new_id: int = (await conn.execute(_INSERT_HOLD, values)).scalar_one()
     return new_id
 
 
@@ -169,7 +183,7 @@ async def views_page(
 
 
 async def lock_reservation(
-    db: Database, conn: AsyncConnection, reservation_id: int, user_id: int
+    conn: AsyncConnection, reservation_id: int, user_id: int
 ) -> Record | None:
     """The reservation with its schedule's start time, row-locked for a state change."""
     query = (
@@ -184,7 +198,7 @@ async def lock_reservation(
         .join(concert_schedule, concert_schedule.c.id == reservation.c.schedule_id)
         .where(reservation.c.id == reservation_id, reservation.c.user_id == user_id)
     )
-    row: Record | None = (await conn.execute(db.for_update(query, of=reservation))).first()
+    row: Record | None = (await conn.execute(for_update(query, of=reservation))).first()
     return row
 
 
@@ -236,9 +250,7 @@ async def count_live_holds_in_concert(
     return count
 
 
-async def pick_expired_holds(
-    db: Database, conn: AsyncConnection, now: datetime, limit: int
-) -> list[Record]:
+async def pick_expired_holds(conn: AsyncConnection, now: datetime, limit: int) -> list[Record]:
     """Expired holds that no other transaction is working on, locked for this one."""
     query = (
         select(reservation.c.id, reservation.c.seat_id)
@@ -246,7 +258,7 @@ async def pick_expired_holds(
         .order_by(reservation.c.expires_at)
         .limit(limit)
     )
-    return list((await conn.execute(db.skip_locked(query))).all())
+    return list((await conn.execute(skip_locked(query))).all())
 
 
 async def mark_expired(conn: AsyncConnection, reservation_ids: list[int], now: datetime) -> None:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, status
 from boxoffice.auth import CurrentUserId
 from boxoffice.pagination import Page, PageRequest, page_request
 from boxoffice.queue.gate import QueueToken, Room
-from boxoffice.queue.service import require_admission
+from boxoffice.queue.service import admitted_concert
 from boxoffice.reservations import service
 from boxoffice.reservations.schemas import HoldIn, ReservationOut
 from boxoffice.web import AppSettings, Db, path_id, problems
@@ -30,9 +30,8 @@ async def hold_seat(
     room: Room,
     queue_token: QueueToken = None,
 ) -> ReservationOut:
-    target = await service.seat_to_hold(db, body.seat_id)
-    await require_admission(room, queue_token, user_id, target.concert_id)
-    return await service.hold(db, settings, user_id, target)
+    admitted_to = await admitted_concert(room, queue_token, user_id)
+    return await service.hold(db, settings, user_id, body.seat_id, admitted_to)
 
 
 @router.get("/reservations/{reservation_id}", responses=problems(401, 404))

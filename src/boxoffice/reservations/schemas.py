@@ -36,3 +36,11 @@ class SeatToHold:
     concert_id: int
     seat_number: str
     price: int
+
+
+@dataclass(frozen=True)
+class UserAtSeat:
+    """A would-be holder's live holds in the seat's schedule, and the seat (None if unknown)."""
+
+    live_holds: int
+    seat: SeatToHold | None

@@ -22,6 +22,7 @@ from boxoffice.errors import (
 )
 from boxoffice.pagination import Page, PageRequest
 from boxoffice.payments import refunds
+from boxoffice.queue.service import require_same_concert
 from boxoffice.reservations import repository
 from boxoffice.reservations.schemas import ReservationOut, SeatToHold
 from boxoffice.users import ledger
@@ -29,32 +30,18 @@ from boxoffice.users import ledger
 SWEEP_BATCH = 500
 
 
-async def seat_to_hold(db: Database, seat_id: int) -> SeatToHold:
-    async with db.reading() as conn:
-        target = await repository.find_seat_to_hold(conn, seat_id)
-    if target is None:
-        raise SeatNotFound(f"Seat {seat_id} does not exist.")
-    return target
-
-
 async def hold(
-    db: Database, settings: Settings, user_id: int, target: SeatToHold
+    db: Database, settings: Settings, user_id: int, seat_id: int, admitted_to: int
 ) -> ReservationOut:
-    """Take the seat for `hold_ttl_seconds`. The seat row's compare-and-set decides between
-    concurrent takers; the unique index over live reservations backs it up."""
+    """Take the seat for `hold_ttl_seconds`, for a user admitted to the concert `admitted_to`.
+    The seat row's compare-and-set decides between concurrent takers; the unique index over
+    live reservations backs it up."""
     now = utcnow()
+    target: SeatToHold | None = None
     try:
         async with db.transaction() as conn:
-            live = await repository.lock_user_counting_holds(
-                db, conn, user_id, target.schedule_id, now
-            )
-            if live is None:
-                raise UserNotFound(f"User {user_id} does not exist.")
-            if live >= settings.hold_limit:
-                raise HoldLimitReached(
-                    f"You already hold {live} seats in schedule {target.schedule_id}; "
-                    f"the limit is {settings.hold_limit}."
-                )
+            target = await _lock_holder_and_seat(db, conn, settings, user_id, seat_id, now)
+            require_same_concert(admitted_to, target.concert_id)
             # The lock may have kept us waiting: a hold on the seat that has expired meanwhile
             # is expired, and this hold's clock starts when it takes the seat.
             now = utcnow()
@@ -62,7 +49,7 @@ async def hold(
             await _take_seat(conn, target, now)
             reservation_id = await repository.insert_hold(conn, user_id, target, expires_at, now)
     except IntegrityError as error:
-        if is_unique_violation(error, "uq_reservation_live_seat"):
+        if target is not None and is_unique_violation(error, "uq_reservation_live_seat"):
             raise _seat_unavailable(target) from error
         raise
     return ReservationOut(
@@ -76,6 +63,27 @@ async def hold(
         expires_at=expires_at,
         created_at=now,
     )
+
+
+async def _lock_holder_and_seat(
+    db: Database,
+    conn: AsyncConnection,
+    settings: Settings,
+    user_id: int,
+    seat_id: int,
+    now: datetime,
+) -> SeatToHold:
+    found = await repository.lock_user_with_seat(conn, user_id, seat_id, now)
+    if found is None:
+        raise UserNotFound(f"User {user_id} does not exist.")
+    if found.seat is None:
+        raise SeatNotFound(f"Seat {seat_id} does not exist.")
+    if found.live_holds >= settings.hold_limit:
+        raise HoldLimitReached(
+            f"You already hold {found.live_holds} seats in schedule {found.seat.schedule_id}; "
+            f"the limit is {settings.hold_limit}."
+        )
+    return found.seat
 
 
 async def _take_seat(conn: AsyncConnection, target: SeatToHold, now: datetime) -> None:
@@ -119,8 +127,8 @@ async def cancel(db: Database, user_id: int, reservation_id: int) -> Reservation
     the seat is back on sale when the transaction commits."""
     now = utcnow()
     async with db.transaction() as conn:
-        await repository.lock_user(db, conn, user_id)
-        current = await repository.lock_reservation(db, conn, reservation_id, user_id)
+        await repository.lock_user(conn, user_id)
+        current = await repository.lock_reservation(conn, reservation_id, user_id)
         if current is None:
             raise ReservationNotFound(f"Reservation {reservation_id} does not exist.")
         # The locks may have kept us waiting: judge expiry and show start as of now.
@@ -153,7 +161,7 @@ async def sweep_expired_holds(db: Database) -> int:
     once: each sweeper locks the holds it takes and skips those another one has."""
     now = utcnow()
     async with db.transaction() as conn:
-        expired = await repository.pick_expired_holds(db, conn, now, SWEEP_BATCH)
+        expired = await repository.pick_expired_holds(conn, now, SWEEP_BATCH)
         if not expired:
             return 0
         await repository.mark_expired(conn, [row.id for row in expired], now)
