@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import insert
 
 from bench.http import ClientPool, problem_code
 from bench.stack import ADMIN_KEY, DATABASE_URL, JWT_SECRET
@@ -20,7 +19,7 @@ from boxoffice.auth import issue_access_token
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.db import Database
-from boxoffice.tables import point_history, users
+from boxoffice.users import repository as accounts
 
 T = TypeVar("T")
 ADMIN = {"X-Admin-Key": ADMIN_KEY}
@@ -89,35 +88,9 @@ async def create_users(count: int, balance: int, label: str) -> list[User]:
     try:
         for first in range(0, count, INSERT_BATCH):
             size = min(INSERT_BATCH, count - first)
+            emails = [f"fan-{batch}-{first + i}@bench.example.com" for i in range(size)]
             async with db.transaction() as conn:
-                rows = await conn.execute(
-                    insert(users).returning(users.c.id, sort_by_parameter_order=True),
-                    [
-                        {
-                            "name": f"Fan {first + i}",
-                            "email": f"fan-{batch}-{first + i}@bench.example.com",
-                            "balance": balance,
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                        for i in range(size)
-                    ],
-                )
-                new_ids = list(rows.scalars())
-                if balance:
-                    await conn.execute(
-                        insert(point_history),
-                        [
-                            {
-                                "user_id": user_id,
-                                "amount": balance,
-                                "type": "CHARGE",
-                                "created_at": now,
-                                "updated_at": now,
-                            }
-                            for user_id in new_ids
-                        ],
-                    )
+                new_ids = await accounts.insert_funded_users(conn, emails, balance, now)
                 ids.extend(new_ids)
     finally:
         await db.dispose()

@@ -13,14 +13,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from boxoffice.audit import run_audit
 from boxoffice.auth import issue_access_token
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.db import Database
-from boxoffice.tables import concert_schedule, point_history, seat, seat_count_delta, users
+from boxoffice.tables import concert_schedule, seat, seat_count_delta, users
+from boxoffice.users import repository as accounts
 from tests.api import ADMIN, bearer
 from tests.conftest import JWT_SECRET
 
@@ -152,35 +153,9 @@ async def create_users(db: Database, count: int, balance: int = 0) -> list[dict[
     so the ledger adds up) and a signed access token: much faster than signing up over HTTP."""
     now = utcnow()
     batch = uuid.uuid4().hex[:12]
+    emails = [f"fan-{batch}-{i}@example.com" for i in range(count)]
     async with db.transaction() as conn:
-        rows = await conn.execute(
-            insert(users).returning(users.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "name": f"Fan {i}",
-                    "email": f"fan-{batch}-{i}@example.com",
-                    "balance": balance,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in range(count)
-            ],
-        )
-        ids = list(rows.scalars())
-        if balance:
-            await conn.execute(
-                insert(point_history),
-                [
-                    {
-                        "user_id": user_id,
-                        "amount": balance,
-                        "type": "CHARGE",
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for user_id in ids
-                ],
-            )
+        ids = await accounts.insert_funded_users(conn, emails, balance, now)
     settings = Settings(_env_file=None, jwt_secret=JWT_SECRET)
     return [
         {"id": user_id, "headers": bearer(issue_access_token(settings, user_id))} for user_id in ids
