@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -71,18 +73,32 @@ def serve(
         upgrade(settings.database_url)
     if demo and asyncio.run(_load_demo(settings.database_url)):
         typer.echo("loaded the demo concert", err=True)
-    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        # Each worker writes its metrics here and /metrics adds them up.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="boxoffice-metrics-")
-    uvicorn.run(
-        "boxoffice.cli:serving_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_config=None,
-    )
+    with _shared_metrics(workers):
+        uvicorn.run(
+            "boxoffice.cli:serving_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,
+            log_config=None,
+        )
+
+
+@contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, each writes its metrics to one directory and /metrics adds them
+    up. A directory made here is removed when the server stops; one given in
+    PROMETHEUS_MULTIPROC_DIR is the caller's to keep."""
+    if workers == 1 or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="boxoffice-metrics-") as directory:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 @db_app.command("upgrade")

@@ -234,14 +234,19 @@ async def test_audit_passes_on_consistent_data_and_fails_on_a_corrupted_balance(
 
 def test_serve_with_workers_adds_up_every_workers_metrics(tmp_path: Path) -> None:
     port = _free_port()
+    env = cli_env(
+        database_url=f"sqlite:///{tmp_path / 'workers.db'}",
+        admin_key=ADMIN_KEY,
+        jwt_secret=JWT_SECRET,
+        log_level="WARNING",
+    )
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env["TMPDIR"] = str(scratch)
     process = subprocess.Popen(
         [sys.executable, "-m", "boxoffice", "serve", "--workers", "2", "--port", str(port)],
-        env=cli_env(
-            database_url=f"sqlite:///{tmp_path / 'workers.db'}",
-            admin_key=ADMIN_KEY,
-            jwt_secret=JWT_SECRET,
-            log_level="WARNING",
-        ),
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -253,9 +258,12 @@ def test_serve_with_workers_adds_up_every_workers_metrics(tmp_path: Path) -> Non
         for _ in range(requests):
             assert httpx.get(f"{base}/api/v1/concerts").status_code == 200
         metrics = httpx.get(f"{base}/metrics").text
+        assert [p.name.startswith("boxoffice-metrics-") for p in scratch.iterdir()] == [True]
     finally:
         process.terminate()
         process.wait(timeout=30)
+    # The workers' metric files went with the server.
+    assert list(scratch.iterdir()) == []
     counted = [
         float(line.rsplit(" ", 1)[1])
         for line in metrics.splitlines()
