@@ -198,9 +198,10 @@ payment = Table(
     Index(None, "user_id", "id"),
 )
 
-# Pending changes to `concert_schedule.available_seats`. Holds append here instead of updating
-# the schedule row, so that holds of one schedule never queue on a single row lock; the sweeper
-# folds the rows into the counter. `available_seats + sum(delta)` is exact at every moment.
+# Pending changes to `concert_schedule.available_seats`. A trigger on `seat` (migration 0003)
+# appends here whenever a seat's status changes, instead of updating the schedule row, so that
+# holds of one schedule never queue on a single row lock; the sweeper folds the rows into the
+# counter. `available_seats + sum(delta)` is exact at every moment.
 seat_count_delta = Table(
     "seat_count_delta",
     metadata,

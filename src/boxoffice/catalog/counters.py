@@ -1,8 +1,9 @@
 """`concert_schedule.available_seats`, kept exact without a hot row.
 
 Updated in place by every hold, a sold-out show's schedule row would become one lock that every
-hold of that show queues on. Instead a hold or release appends a row to `seat_count_delta` (an
-insert locks nothing that other holds need), and the sweeper folds those rows into the counter.
+hold of that show queues on. Instead every change of a seat's status appends a +1/-1 row to
+`seat_count_delta` (an insert locks nothing that other holds need), from a trigger that migration
+0003 puts on the seat table, and the sweeper folds those rows into the counter.
 Readers add the pending rows of one schedule (an indexed sum over at most one sweep interval of
 changes), so the figure they see is exact at every moment, not only at rest.
 """
@@ -11,27 +12,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import delete, select, update
 
 from boxoffice.clock import utcnow
 from boxoffice.db import Database, skip_locked
 from boxoffice.tables import concert_schedule, seat_count_delta
 
 FOLD_BATCH = 5000
-
-
-_RECORD = insert(seat_count_delta)
-
-
-async def record(conn: AsyncConnection, schedule_id: int, delta: int) -> None:
-    await conn.execute(_RECORD, {"schedule_id": schedule_id, "delta": delta})
-
-
-async def record_many(conn: AsyncConnection, deltas: dict[int, int]) -> None:
-    rows = [{"schedule_id": sid, "delta": d} for sid, d in deltas.items() if d]
-    if rows:
-        await conn.execute(_RECORD, rows)
 
 
 async def fold(db: Database) -> int:

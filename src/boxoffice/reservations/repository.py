@@ -128,17 +128,13 @@ async def take_free_seat(conn: AsyncConnection, seat_id: int, now: datetime) -> 
     return taken.rowcount == 1
 
 
-async def free_seats(conn: AsyncConnection, seat_ids: list[int], now: datetime) -> list[int]:
-    """Mark seats AVAILABLE; returns the schedule id of each seat actually freed."""
-    if not seat_ids:
-        return []
-    freed = await conn.execute(
-        update(seat)
-        .where(seat.c.id.in_(seat_ids), seat.c.status == "UNAVAILABLE")
-        .values(status="AVAILABLE", updated_at=now)
-        .returning(seat.c.schedule_id)
-    )
-    return list(freed.scalars())
+async def free_seats(conn: AsyncConnection, seat_ids: list[int], now: datetime) -> None:
+    if seat_ids:
+        await conn.execute(
+            update(seat)
+            .where(seat.c.id.in_(seat_ids), seat.c.status == "UNAVAILABLE")
+            .values(status="AVAILABLE", updated_at=now)
+        )
 
 
 _INSERT_HOLD = insert(reservation).returning(reservation.c.id)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from boxoffice.catalog import counters
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.db import Database, is_unique_violation
@@ -90,14 +88,13 @@ async def _take_seat(conn: AsyncConnection, target: SeatToHold, now: datetime) -
     """Win the seat, or raise SEAT_UNAVAILABLE. A free seat is taken by compare-and-set. A seat
     whose hold has expired (swept or not) is handed straight over: the stale hold is marked
     EXPIRED and the seat row stays UNAVAILABLE, so the free-seat count does not change. The
-    second compare-and-set catches a sweeper that freed the seat between the first two steps."""
+    second compare-and-set catches a sweeper that freed the seat between the first two steps.
+    The free-seat counter follows the seat's status by itself (see `catalog.counters`)."""
     if await repository.take_free_seat(conn, target.seat_id, now):
-        await counters.record(conn, target.schedule_id, -1)
-    elif await repository.expire_stale_hold_on_seat(conn, target.seat_id, now):
         return
-    elif await repository.take_free_seat(conn, target.seat_id, now):
-        await counters.record(conn, target.schedule_id, -1)
-    else:
+    if await repository.expire_stale_hold_on_seat(conn, target.seat_id, now):
+        return
+    if not await repository.take_free_seat(conn, target.seat_id, now):
         raise _seat_unavailable(target)
 
 
@@ -141,8 +138,7 @@ async def cancel(db: Database, user_id: int, reservation_id: int) -> Reservation
         if upcoming_booking:
             amount = await refunds.cancel_payment(conn, reservation_id, now)
             await ledger.credit(conn, user_id, amount, "REFUND", now)
-        freed = await repository.free_seats(conn, [current.seat_id], now)
-        await counters.record_many(conn, Counter(freed))
+        await repository.free_seats(conn, [current.seat_id], now)
         view = await repository.find_view(conn, reservation_id, user_id, now)
     assert view is not None
     return ReservationOut.model_validate(view, from_attributes=True)
@@ -165,6 +161,5 @@ async def sweep_expired_holds(db: Database) -> int:
         if not expired:
             return 0
         await repository.mark_expired(conn, [row.id for row in expired], now)
-        freed = await repository.free_seats(conn, [row.seat_id for row in expired], now)
-        await counters.record_many(conn, Counter(freed))
+        await repository.free_seats(conn, [row.seat_id for row in expired], now)
     return len(expired)
