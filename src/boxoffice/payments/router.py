@@ -11,7 +11,7 @@ from boxoffice.idempotency.store import Claim
 from boxoffice.payments import service
 from boxoffice.payments.schemas import PayIn, PaymentOut
 from boxoffice.queue.gate import QueueToken, Room
-from boxoffice.queue.service import require_admission
+from boxoffice.queue.service import admitted_concert
 from boxoffice.web import Db, path_id, problems
 
 router = APIRouter(tags=["payments"])
@@ -35,9 +35,8 @@ async def pay(
     idempotency_key: IdempotencyKey = None,
 ) -> PaymentOut | JSONResponse:
     async def gated_payment(claim: Claim | None) -> PaymentOut:
-        concert_id = await service.concert_of_reservation(db, user_id, body.reservation_id)
-        await require_admission(room, queue_token, user_id, concert_id)
-        return await service.pay(db, room, user_id, body.reservation_id, claim)
+        admitted_to = await admitted_concert(room, queue_token, user_id)
+        return await service.pay(db, room, user_id, body.reservation_id, admitted_to, claim)
 
     # A replay is answered before the gate: a retried payment gets its first answer even
     # though that payment has since ended the queue admission.

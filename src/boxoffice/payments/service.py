@@ -22,31 +22,30 @@ from boxoffice.idempotency.store import Claim
 from boxoffice.payments import repository
 from boxoffice.payments.schemas import PaymentOut
 from boxoffice.queue.backend import WaitingRoom
+from boxoffice.queue.service import require_same_concert
 from boxoffice.reservations import repository as reservations
 from boxoffice.users import ledger
 
 log = logging.getLogger("boxoffice.payments")
 
 
-async def concert_of_reservation(db: Database, user_id: int, reservation_id: int) -> int:
-    async with db.reading() as conn:
-        row = await repository.find_reservation_to_pay(conn, reservation_id, user_id)
-    if row is None:
-        raise ReservationNotFound(f"Reservation {reservation_id} does not exist.")
-    concert_id: int = row.concert_id
-    return concert_id
-
-
 async def pay(
-    db: Database, room: WaitingRoom, user_id: int, reservation_id: int, claim: Claim | None
+    db: Database,
+    room: WaitingRoom,
+    user_id: int,
+    reservation_id: int,
+    admitted_to: int,
+    claim: Claim | None,
 ) -> PaymentOut:
-    """Debit the balance, record the payment and confirm the hold, all in one transaction.
-    A short balance records a FAILED payment and changes nothing else."""
+    """Debit the balance, record the payment and confirm the hold, all in one transaction, for
+    a user admitted to the concert `admitted_to`. A short balance records a FAILED payment and
+    changes nothing else."""
     now = utcnow()
     async with db.transaction() as conn:
         target = await repository.find_reservation_to_pay(conn, reservation_id, user_id)
         if target is None:
             raise ReservationNotFound(f"Reservation {reservation_id} does not exist.")
+        require_same_concert(admitted_to, target.concert_id)
         _ensure_payable(target, now)
         if await ledger.debit(conn, user_id, target.amount, now) is None:
             raise await _record_failure(conn, claim, user_id, target, now)
@@ -64,7 +63,12 @@ async def pay(
         )
         paid = PaymentOut.model_validate(row, from_attributes=True)
         await idempotency.remember(conn, claim, 201, paid)
-    await _leave_waiting_room_when_done(db, room, user_id, target.concert_id)
+        # The debit holds the user's row, so no hold of theirs can slip in before commit.
+        holds_left = await reservations.count_live_holds_in_concert(
+            conn, user_id, target.concert_id, now
+        )
+    if holds_left == 0:
+        await _leave_waiting_room(room, user_id, target.concert_id)
     return paid
 
 
@@ -89,19 +93,12 @@ async def _record_failure(
     return error
 
 
-async def _leave_waiting_room_when_done(
-    db: Database, room: WaitingRoom, user_id: int, concert_id: int
-) -> None:
-    """Once the user holds nothing more in this concert, their place in line goes to the next
+async def _leave_waiting_room(room: WaitingRoom, user_id: int, concert_id: int) -> None:
+    """The user holds nothing more in this concert: their place in line goes to the next
     person. The payment has committed by now: a failure here only delays that hand-over until
     the admission expires by itself."""
     try:
-        async with db.reading() as conn:
-            left = await reservations.count_live_holds_in_concert(
-                conn, user_id, concert_id, utcnow()
-            )
-        if left == 0:
-            await room.finish(concert_id, user_id)
+        await room.finish(concert_id, user_id)
     except Exception:
         log.exception("could not end the waiting-room admission after a payment")
 
