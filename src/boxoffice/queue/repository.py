@@ -1,4 +1,5 @@
-"""SQL of the database-backed waiting room. Lock order: the line row, then its tickets."""
+"""SQL of the waiting room: the checks a join makes, and the database-backed line. Lock order:
+the line row, then its tickets."""
 
 from __future__ import annotations
 
@@ -6,13 +7,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.db import Database, Record, for_update, skip_locked
-from boxoffice.tables import queue_line, queue_ticket
+from boxoffice.tables import concert, queue_line, queue_ticket, users
 
 LIVE = ("WAITING", "ACTIVE")
+
+
+_CONCERT_AND_USER_EXIST = select(
+    exists().where(concert.c.id == bindparam("concert_id")),
+    exists().where(users.c.id == bindparam("user_id")),
+)
+
+
+async def concert_and_user_exist(
+    conn: AsyncConnection, concert_id: int, user_id: int
+) -> tuple[bool, bool]:
+    """Both checks of a join in one round trip: in a rush, joins are most of the traffic."""
+    params = {"concert_id": concert_id, "user_id": user_id}
+    concert_found, user_found = (await conn.execute(_CONCERT_AND_USER_EXIST, params)).one()
+    return bool(concert_found), bool(user_found)
 
 
 @dataclass

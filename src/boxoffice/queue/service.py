@@ -3,12 +3,11 @@ that guards seat listing, holds and payments."""
 
 from __future__ import annotations
 
-from boxoffice.catalog import repository as catalog
 from boxoffice.db import Database
 from boxoffice.errors import ConcertNotFound, QueueNotAdmitted, QueueTokenInvalid, UserNotFound
+from boxoffice.queue import repository
 from boxoffice.queue.backend import Ticket, WaitingRoom
 from boxoffice.queue.schemas import TicketOut
-from boxoffice.users import repository as accounts
 
 
 async def join(
@@ -17,10 +16,13 @@ async def join(
     """The user's place in the concert's line: the live one they have, or a new one at the end.
     The flag says whether it is new."""
     async with db.reading() as conn:
-        if await catalog.find_concert(conn, concert_id) is None:
-            raise ConcertNotFound(f"Concert {concert_id} does not exist.")
-        if await accounts.find_user(conn, user_id) is None:
-            raise UserNotFound(f"User {user_id} does not exist.")
+        concert_found, user_found = await repository.concert_and_user_exist(
+            conn, concert_id, user_id
+        )
+    if not concert_found:
+        raise ConcertNotFound(f"Concert {concert_id} does not exist.")
+    if not user_found:
+        raise UserNotFound(f"User {user_id} does not exist.")
     ticket, created = await room.join(concert_id, user_id)
     return _out(ticket), created
 
