@@ -22,6 +22,7 @@ class Sweeper:
         self._jobs = jobs
         self._interval = interval_seconds
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def run_once(self) -> None:
         for name, job in self._jobs.items():
@@ -31,16 +32,23 @@ class Sweeper:
                 log.exception("sweep job %s failed; it runs again next interval", name)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             await self.run_once()
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._interval)
 
     def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.create_task(self._loop(), name="boxoffice-sweeper")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """End the loop. The flag ends it even when a driver deep inside a job swallows the
+        cancellation: the job returns, and the loop does not start another round."""
+        if self._task is None:
+            return
+        self._stopping.set()
+        self._task.cancel()
+        # Wait for the task without taking on its CancelledError, so that cancelling stop()
+        # itself still cancels it.
+        await asyncio.wait({self._task})
+        self._task = None
