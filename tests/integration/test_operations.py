@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -79,6 +80,22 @@ async def test_readyz_without_redis_is_a_503_problem(sqlite_url: str) -> None:
         assert response.status_code == 503
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["checks"] == {"database": "ok", "redis": "unreachable"}
+
+
+async def test_a_redis_that_never_answers_is_a_503_not_a_hang(sqlite_url: str) -> None:
+    async def accept_and_stay_silent(reader: asyncio.StreamReader, _: asyncio.StreamWriter) -> None:
+        await reader.read()
+
+    silent = await asyncio.start_server(accept_and_stay_silent, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    try:
+        settings = conftest.test_settings(sqlite_url, redis_url=f"redis://127.0.0.1:{port}/0")
+        async with api.app_client(settings, base_url="http://testserver") as client:
+            response = await asyncio.wait_for(client.get("/readyz"), timeout=30)
+            assert response.status_code == 503
+            assert response.json()["checks"] == {"database": "ok", "redis": "unreachable"}
+    finally:
+        silent.close()
 
 
 async def test_readyz_with_redis(sqlite_url: str, redis_url: str) -> None:
