@@ -38,7 +38,7 @@ async def hold(
     target: SeatToHold | None = None
     try:
         async with db.transaction() as conn:
-            target = await _lock_holder_and_seat(db, conn, settings, user_id, seat_id, now)
+            target = await _lock_holder_and_seat(conn, settings, user_id, seat_id, now)
             require_same_concert(admitted_to, target.concert_id)
             # The lock may have kept us waiting: a hold on the seat that has expired meanwhile
             # is expired, and this hold's clock starts when it takes the seat.
@@ -64,12 +64,7 @@ async def hold(
 
 
 async def _lock_holder_and_seat(
-    db: Database,
-    conn: AsyncConnection,
-    settings: Settings,
-    user_id: int,
-    seat_id: int,
-    now: datetime,
+    conn: AsyncConnection, settings: Settings, user_id: int, seat_id: int, now: datetime
 ) -> SeatToHold:
     found = await repository.lock_user_with_seat(conn, user_id, seat_id, now)
     if found is None:
