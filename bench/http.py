@@ -41,7 +41,11 @@ class ClientPool:
         self._clients = [
             httpx.AsyncClient(
                 base_url=base_url,
-                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+                # Let go of an idle connection before uvicorn's 5 s keep-alive closes it, or a
+                # request sent at that moment meets a closed socket.
+                limits=httpx.Limits(
+                    max_connections=1, max_keepalive_connections=1, keepalive_expiry=1
+                ),
                 timeout=httpx.Timeout(60, pool=None),
             )
             for _ in range(size)

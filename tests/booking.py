@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Awaitable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -223,22 +222,6 @@ async def sleep_until(moment: datetime) -> None:
 
 def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-@asynccontextmanager
-async def clients_for(bases: Sequence[str]) -> AsyncIterator[list[httpx.AsyncClient]]:
-    """One HTTP client per server process."""
-    async with AsyncExitStack() as stack:
-        yield [
-            await stack.enter_async_context(
-                httpx.AsyncClient(
-                    base_url=base,
-                    timeout=60,
-                    limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
-                )
-            )
-            for base in bases
-        ]
 
 
 async def bounded(limit: int, work: Iterable[Awaitable[T]]) -> list[T]:

@@ -7,8 +7,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
@@ -86,3 +86,28 @@ def running_servers(database_url: str, count: int = 2, **settings: Any) -> Itera
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+# uvicorn closes a connection idle for 5 s, and httpx keeps one for 5 s too: a request sent on a
+# connection at that very moment meets a closed socket ("Server disconnected without sending a
+# response"). A client must let go of an idle connection well before the server does.
+_CLIENT_KEEPALIVE_SECONDS = 1.0
+
+
+@asynccontextmanager
+async def clients_for(
+    bases: Sequence[str], request_timeout: float = 60
+) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """One HTTP client per server process."""
+    limits = httpx.Limits(
+        max_connections=200,
+        max_keepalive_connections=200,
+        keepalive_expiry=_CLIENT_KEEPALIVE_SECONDS,
+    )
+    async with AsyncExitStack() as stack:
+        yield [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=base, timeout=request_timeout, limits=limits)
+            )
+            for base in bases
+        ]

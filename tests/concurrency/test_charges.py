@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from boxoffice.db import Database
 from boxoffice.tables import point_history
 from tests import api
-from tests.servers import running_servers
+from tests.servers import clients_for, running_servers
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
@@ -21,8 +21,7 @@ async def test_concurrent_charges_through_two_processes_lose_nothing(
     database_url: str, db: Database
 ) -> None:
     with running_servers(database_url, count=2) as bases:
-        clients = [httpx.AsyncClient(base_url=base, timeout=30) for base in bases]
-        try:
+        async with clients_for(bases, request_timeout=30) as clients:
             user = await api.sign_up(clients[0])
             amounts = [random.randint(1, 100_000) for _ in range(100)]
             gate = asyncio.Semaphore(10)
@@ -37,9 +36,6 @@ async def test_concurrent_charges_through_two_processes_lose_nothing(
             assert [r.status_code for r in responses] == [200] * 100
             balance = await clients[1].get("/users/me/balance", headers=user["headers"])
             assert balance.json()["balance"] == sum(amounts)
-        finally:
-            for client in clients:
-                await client.aclose()
     async with db.reading() as conn:
         entries = (
             await conn.execute(

@@ -17,7 +17,7 @@ from boxoffice.audit import run_audit
 from boxoffice.db import Database
 from boxoffice.tables import seat
 from tests import api
-from tests.servers import running_servers
+from tests.servers import clients_for, running_servers
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
@@ -82,8 +82,7 @@ async def test_killing_a_server_mid_flight_leaves_consistent_data(
 ) -> None:
     settings = {"queue_max_active": 10_000, "hold_limit": 100, "sweep_interval_seconds": 0.1}
     with running_servers(database_url, count=3, **settings) as bases:
-        clients = [httpx.AsyncClient(base_url=base, timeout=10) for base in bases]
-        try:
+        async with clients_for(bases, request_timeout=10) as clients:
             concert = await api.create_concert(clients[0])
             schedule = await api.create_schedule(
                 clients[0], concert["id"], seat_count=SEATS, price=10_000
@@ -99,9 +98,6 @@ async def test_killing_a_server_mid_flight_leaves_consistent_data(
             os.kill(bases[1].process.pid, signal.SIGKILL)
             traffic.killed = True
             await shoppers
-        finally:
-            for client in clients:
-                await client.aclose()
     # The kill landed in the middle of the load, not after it.
     assert traffic.answered_after_the_kill > 0
     results = await run_audit(db)

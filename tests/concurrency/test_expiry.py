@@ -19,7 +19,7 @@ from boxoffice.db import Database
 from boxoffice.reservations.liveness import is_live
 from boxoffice.tables import payment, point_history, reservation, seat
 from tests import api, booking
-from tests.servers import Server, running_servers
+from tests.servers import Server, clients_for, running_servers
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
@@ -59,7 +59,7 @@ async def test_an_expired_hold_is_not_payable_and_its_seat_goes_at_once(
     count = 30
     owners = await booking.create_users(db, count, balance=PRICE)
     rivals = await booking.create_users(db, count)
-    async with booking.clients_for(servers) as clients:
+    async with clients_for(servers) as clients:
         concert = await api.create_concert(clients[0])
         schedule = await api.create_schedule(
             clients[0], concert["id"], seat_count=count, price=PRICE
@@ -133,7 +133,7 @@ async def test_payments_racing_the_sweepers_at_the_edge_of_expiry(
     payers = await booking.create_users(db, count, balance=PRICE)
     rivals = await booking.create_users(db, count)
     rng = random.Random()
-    async with booking.clients_for(servers) as clients:
+    async with clients_for(servers) as clients:
         concert = await api.create_concert(clients[0])
         schedule = await api.create_schedule(
             clients[0], concert["id"], seat_count=count, price=PRICE

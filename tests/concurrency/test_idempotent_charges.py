@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from boxoffice.db import Database
 from boxoffice.tables import point_history
 from tests import api
-from tests.servers import running_servers
+from tests.servers import clients_for, running_servers
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
@@ -24,8 +24,7 @@ async def test_a_key_sent_to_two_processes_at_once_charges_once(
     database_url: str, db: Database
 ) -> None:
     with running_servers(database_url, count=2) as bases:
-        clients = [httpx.AsyncClient(base_url=base, timeout=30) for base in bases]
-        try:
+        async with clients_for(bases, request_timeout=30) as clients:
             user = await api.sign_up(clients[0])
             amounts = {f"charge-{n}": random.randint(1, 100_000) for n in range(KEYS)}
 
@@ -55,9 +54,6 @@ async def test_a_key_sent_to_two_processes_at_once_charges_once(
             print(f"\n[note] {len(seconds)} of {KEYS} second copies found the key in use")
             balance = await clients[1].get("/users/me/balance", headers=user["headers"])
             assert balance.json()["balance"] == sum(amounts.values())
-        finally:
-            for client in clients:
-                await client.aclose()
     async with db.reading() as conn:
         count, total = (
             await conn.execute(

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from boxoffice.db import Database
 from boxoffice.tables import payment, point_history, reservation
 from tests import api, booking
-from tests.servers import Server, running_servers
+from tests.servers import Server, clients_for, running_servers
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
@@ -44,7 +44,7 @@ async def test_ten_payments_against_a_balance_for_five_make_five(
 ) -> None:
     # Ten people at once, each paying ten holds at once with money for five.
     users = await booking.create_users(db, 10, balance=5 * PRICE)
-    async with booking.clients_for(servers) as clients:
+    async with clients_for(servers) as clients:
         concert = await api.create_concert(clients[0])
         schedule = await api.create_schedule(clients[0], concert["id"], seat_count=100, price=PRICE)
         seats = await booking.seat_ids(db, schedule["id"])
@@ -110,7 +110,7 @@ async def test_the_same_payment_sent_twice_at_once_debits_once(
 ) -> None:
     rounds = 10
     users = await booking.create_users(db, rounds, balance=3 * PRICE)
-    async with booking.clients_for(servers) as clients:
+    async with clients_for(servers) as clients:
         concert = await api.create_concert(clients[0])
         schedule = await api.create_schedule(
             clients[0], concert["id"], seat_count=2 * rounds, price=PRICE

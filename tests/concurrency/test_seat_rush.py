@@ -14,7 +14,7 @@ from boxoffice.db import Database
 from boxoffice.reservations.liveness import is_live
 from boxoffice.tables import reservation
 from tests import api, booking
-from tests.servers import Server, running_servers
+from tests.servers import Server, clients_for, running_servers
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
@@ -33,7 +33,7 @@ async def test_two_hundred_people_rushing_one_seat_get_one_hold(
     servers: list[Server], db: Database
 ) -> None:
     users = await booking.create_users(db, 200)
-    async with booking.clients_for(servers) as clients:
+    async with clients_for(servers) as clients:
         concert = await api.create_concert(clients[0])
         schedule = await api.create_schedule(clients[0], concert["id"], seat_count=5)
         seat_id = (await booking.seat_ids(db, schedule["id"]))[2]
@@ -77,7 +77,7 @@ async def test_five_hundred_seats_held_at_once_leave_an_exact_count(
 ) -> None:
     # 125 people holding 4 seats each (the default hold limit): every seat goes, none twice.
     users = await booking.create_users(db, 125)
-    async with booking.clients_for(servers) as clients:
+    async with clients_for(servers) as clients:
         concert = await api.create_concert(clients[0])
         schedule = await api.create_schedule(clients[0], concert["id"], seat_count=500)
         seats = await booking.seat_ids(db, schedule["id"])

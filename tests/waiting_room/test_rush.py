@@ -19,7 +19,7 @@ from boxoffice.db import Database
 from boxoffice.queue.redis_backend import line_prefix
 from boxoffice.tables import queue_ticket
 from tests import api, booking
-from tests.servers import Server, running_servers
+from tests.servers import Server, clients_for, running_servers
 
 USERS = 1000
 MAX_ACTIVE = 50
@@ -131,7 +131,7 @@ async def test_a_thousand_joins_are_served_in_arrival_order_within_the_limit(
     servers: list[Server], db: Database, room: str, room_settings: dict[str, Any]
 ) -> None:
     users = await booking.create_users(db, USERS, balance=PRICE)
-    async with booking.clients_for(servers) as clients:
+    async with clients_for(servers) as clients:
         concert = await api.create_concert(clients[0])
         payers = ROUNDS * MAX_ACTIVE // 2
         schedule = await api.create_schedule(
