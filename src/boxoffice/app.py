@@ -19,6 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
 from boxoffice import ops
+from boxoffice.api import COMMON_PROBLEMS, PROBLEM_JSON
 from boxoffice.catalog import counters
 from boxoffice.catalog.router import admin as catalog_admin_router
 from boxoffice.catalog.router import router as catalog_router
@@ -36,7 +37,6 @@ from boxoffice.reservations import service as reservations
 from boxoffice.reservations.router import router as reservations_router
 from boxoffice.sweeper import Sweeper
 from boxoffice.users.router import router as users_router
-from boxoffice.web import COMMON_PROBLEMS, PROBLEM_JSON
 
 log = logging.getLogger("boxoffice")
 

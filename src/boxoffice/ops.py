@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from boxoffice.api import PROBLEM_JSON, problems
 from boxoffice.errors import ServiceUnavailable
 from boxoffice.observability import metrics_response
-from boxoffice.web import PROBLEM_JSON, problems
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("boxoffice")

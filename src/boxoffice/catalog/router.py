@@ -4,13 +4,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 
+from boxoffice.api import Db, path_id, problems
 from boxoffice.auth import AdminOnly, CurrentUserId
 from boxoffice.catalog import service
 from boxoffice.catalog.schemas import ConcertIn, ConcertOut, ScheduleIn, ScheduleOut, SeatListing
 from boxoffice.pagination import Page, PageRequest, page_request
 from boxoffice.queue.gate import QueueToken, Room
 from boxoffice.queue.service import require_admission
-from boxoffice.web import Db, path_id, problems
 
 router = APIRouter(tags=["catalog"])
 admin = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminOnly])

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
+from boxoffice.api import Db, path_id, problems
 from boxoffice.auth import CurrentUserId
 from boxoffice.idempotency.http import IdempotencyKey, fingerprint, run_idempotently
 from boxoffice.idempotency.store import Claim
@@ -12,7 +13,6 @@ from boxoffice.payments import service
 from boxoffice.payments.schemas import PayIn, PaymentOut
 from boxoffice.queue.gate import QueueToken, Room
 from boxoffice.queue.service import admitted_concert
-from boxoffice.web import Db, path_id, problems
 
 router = APIRouter(tags=["payments"])
 

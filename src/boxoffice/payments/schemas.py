@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from boxoffice.web import BodyId
+from boxoffice.api import BodyId
 
 
 class PayIn(BaseModel):

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Response, status
 
+from boxoffice.api import Db, path_id, problems
 from boxoffice.auth import CurrentUserId
 from boxoffice.queue import service
 from boxoffice.queue.gate import QueueToken, Room
 from boxoffice.queue.schemas import TicketOut
-from boxoffice.web import Db, path_id, problems
 
 router = APIRouter(tags=["waiting room"])
 

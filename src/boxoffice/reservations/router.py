@@ -4,13 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
+from boxoffice.api import AppSettings, Db, path_id, problems
 from boxoffice.auth import CurrentUserId
 from boxoffice.pagination import Page, PageRequest, page_request
 from boxoffice.queue.gate import QueueToken, Room
 from boxoffice.queue.service import admitted_concert
 from boxoffice.reservations import service
 from boxoffice.reservations.schemas import HoldIn, ReservationOut
-from boxoffice.web import AppSettings, Db, path_id, problems
 
 router = APIRouter(tags=["reservations"])
 

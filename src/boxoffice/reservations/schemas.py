@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from boxoffice.web import BodyId
+from boxoffice.api import BodyId
 
 ReservationStatus = Literal["TEMPORARY", "CONFIRMED", "CANCELLED", "EXPIRED"]
 

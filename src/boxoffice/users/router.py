@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 
+from boxoffice.api import AppSettings, Db, problems
 from boxoffice.auth import CurrentUserId
 from boxoffice.idempotency.http import IdempotencyKey, fingerprint, run_idempotently
 from boxoffice.pagination import Page, PageRequest, page_request
@@ -18,7 +19,6 @@ from boxoffice.users.schemas import (
     SignUp,
     UserOut,
 )
-from boxoffice.web import AppSettings, Db, problems
 
 router = APIRouter(tags=["users"])
 
