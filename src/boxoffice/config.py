@@ -13,6 +13,10 @@ from boxoffice.users.ledger import MAX_BALANCE
 
 DEV_JWT_SECRET = "boxoffice-development-secret-change-me-0123456789"
 DEV_ADMIN_KEY = "boxoffice-dev-admin-key"
+# HS256 wants a key at least as long as its 256-bit hash; an admin key shorter than this is
+# guessable.
+MIN_JWT_SECRET_BYTES = 32
+MIN_ADMIN_KEY_CHARS = 16
 
 log = logging.getLogger("boxoffice")
 
@@ -23,8 +27,9 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///boxoffice.db"
     redis_url: str | None = None
-    jwt_secret: str = DEV_JWT_SECRET
-    admin_key: str = DEV_ADMIN_KEY
+    # Never empty, in any environment: an empty admin key would make an empty header an admin.
+    jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=1)
+    admin_key: str = Field(default=DEV_ADMIN_KEY, min_length=1)
     # Bounded so that `now + ttl` is always a date a token can carry.
     access_token_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0, le=10 * 365 * 24 * 3600)
     hold_ttl_seconds: float = Field(default=300, gt=0)
@@ -39,13 +44,26 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     @model_validator(mode="after")
-    def _refuse_development_secrets_in_production(self) -> Settings:
+    def _refuse_weak_secrets_in_production(self) -> Settings:
         if self.env == "production":
-            if self.jwt_secret == DEV_JWT_SECRET:
-                raise ValueError("BOXOFFICE_JWT_SECRET must be set when BOXOFFICE_ENV=production")
-            if self.admin_key == DEV_ADMIN_KEY:
-                raise ValueError("BOXOFFICE_ADMIN_KEY must be set when BOXOFFICE_ENV=production")
+            problems = [*self._jwt_secret_problems(), *self._admin_key_problems()]
+            if problems:
+                raise ValueError("; ".join(problems))
         return self
+
+    def _jwt_secret_problems(self) -> list[str]:
+        if self.jwt_secret == DEV_JWT_SECRET:
+            return ["BOXOFFICE_JWT_SECRET must be set when BOXOFFICE_ENV=production"]
+        if len(self.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
+            return [f"BOXOFFICE_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long"]
+        return []
+
+    def _admin_key_problems(self) -> list[str]:
+        if self.admin_key == DEV_ADMIN_KEY:
+            return ["BOXOFFICE_ADMIN_KEY must be set when BOXOFFICE_ENV=production"]
+        if len(self.admin_key) < MIN_ADMIN_KEY_CHARS:
+            return [f"BOXOFFICE_ADMIN_KEY must be at least {MIN_ADMIN_KEY_CHARS} characters long"]
+        return []
 
     def warn_about_development_secrets(self) -> None:
         if self.jwt_secret == DEV_JWT_SECRET:

@@ -14,6 +14,7 @@ from boxoffice.db import Database
 from boxoffice.pagination import encode_cursor
 from boxoffice.tables import concert_schedule, seat
 from tests import api
+from tests.conftest import test_settings
 
 
 def in_days(days: float) -> datetime:
@@ -270,6 +271,19 @@ async def test_admin_endpoints_need_the_admin_key(
     assert [c["id"] for c in listed.json()["items"]] == [concert["id"]]
     schedules = await client.get(f"/concerts/{concert['id']}/schedules")
     assert schedules.json()["items"] == []
+
+
+async def test_an_empty_admin_key_header_is_never_an_admin(database_url: str) -> None:
+    # Settings refuse an empty key; should one get through anyway (built in code, not read from
+    # the environment), an empty header still does not match it.
+    settings = test_settings(database_url).model_copy(update={"admin_key": ""})
+    async with api.app_client(settings) as client:
+        for headers in ({"X-Admin-Key": ""}, {}):
+            response = await client.post(
+                "/admin/concerts", json={"title": "Nope", "duration_minutes": 60}, headers=headers
+            )
+            assert response.status_code == 401
+            assert response.json()["code"] == "ADMIN_KEY_INVALID"
 
 
 async def test_a_fifty_thousand_seat_schedule(client: httpx.AsyncClient, db: Database) -> None:

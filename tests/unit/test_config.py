@@ -80,6 +80,51 @@ def test_production_refuses_the_development_admin_key(monkeypatch: pytest.Monkey
         Settings()
 
 
+REAL_SECRET = "a-real-secret-a-real-secret-a-real-secret"
+REAL_ADMIN_KEY = "a-real-admin-key"
+
+
+@pytest.mark.parametrize(
+    ("jwt_secret", "admin_key", "named"),
+    [
+        ("", REAL_ADMIN_KEY, "jwt_secret"),
+        ("x", REAL_ADMIN_KEY, "BOXOFFICE_JWT_SECRET must be at least 32 bytes"),
+        ("s" * 31, REAL_ADMIN_KEY, "BOXOFFICE_JWT_SECRET must be at least 32 bytes"),
+        # 16 characters but only 31 bytes would do: the length that counts is in bytes.
+        ("\u00e9" * 15 + "s", REAL_ADMIN_KEY, "BOXOFFICE_JWT_SECRET must be at least 32 bytes"),
+        (REAL_SECRET, "", "admin_key"),
+        (REAL_SECRET, "k", "BOXOFFICE_ADMIN_KEY must be at least 16 characters"),
+        (REAL_SECRET, "k" * 15, "BOXOFFICE_ADMIN_KEY must be at least 16 characters"),
+        (REAL_SECRET, DEV_ADMIN_KEY, "BOXOFFICE_ADMIN_KEY must be set"),
+        (DEV_JWT_SECRET, REAL_ADMIN_KEY, "BOXOFFICE_JWT_SECRET must be set"),
+    ],
+)
+def test_production_refuses_weak_secrets(
+    monkeypatch: pytest.MonkeyPatch, jwt_secret: str, admin_key: str, named: str
+) -> None:
+    monkeypatch.setenv("BOXOFFICE_ENV", "production")
+    monkeypatch.setenv("BOXOFFICE_JWT_SECRET", jwt_secret)
+    monkeypatch.setenv("BOXOFFICE_ADMIN_KEY", admin_key)
+    with pytest.raises(ValidationError, match=named):
+        Settings()
+
+
+@pytest.mark.parametrize("name", ["JWT_SECRET", "ADMIN_KEY"])
+def test_an_empty_secret_is_refused_in_every_environment(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(f"BOXOFFICE_{name}", "")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_production_runs_with_secrets_just_long_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOXOFFICE_ENV", "production")
+    monkeypatch.setenv("BOXOFFICE_JWT_SECRET", "s" * 32)
+    monkeypatch.setenv("BOXOFFICE_ADMIN_KEY", "k" * 16)
+    assert Settings().env == "production"
+
+
 def test_production_runs_with_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BOXOFFICE_ENV", "production")
     monkeypatch.setenv("BOXOFFICE_JWT_SECRET", "a-real-secret-a-real-secret-a-real-secret")
