@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Depends, Path, Query, Request
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic.fields import FieldInfo
 
 from boxoffice.config import Settings
 from boxoffice.db import Database
@@ -29,11 +31,34 @@ Db = Annotated[Database, Depends(database)]
 AppSettings = Annotated[Settings, Depends(settings)]
 
 
+_DECIMAL_DIGITS = re.compile(r"[0-9]+")
+
+
+def _decimal_digits_only(value: Any) -> Any:
+    """Left alone, pydantic reads "1.0", "+1" or " 1" as 1: a number in a URL is digits only."""
+    if isinstance(value, str) and not _DECIMAL_DIGITS.fullmatch(value):
+        raise ValueError("must be a whole number written in decimal digits")
+    return value
+
+
+def _digits_only(parameter: FieldInfo) -> Any:
+    # The validator rides in the parameter's own metadata, so `Annotated[int, path_id(...)]`
+    # gets it without every route having to name it.
+    parameter.metadata.append(BeforeValidator(_decimal_digits_only))
+    return parameter
+
+
 def path_id(description: str) -> Any:
-    return Path(ge=1, le=MAX_ID, description=description)
+    return _digits_only(Path(ge=1, le=MAX_ID, description=description))
 
 
-BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
+def query_count(low: int, high: int, description: str) -> Any:
+    return _digits_only(Query(ge=low, le=high, description=description))
+
+
+# A whole number in a JSON body: a JSON integer, never `true`, `"12"`, `1.0` or `1e3`.
+JsonInt = Annotated[int, Strict()]
+BodyId = Annotated[JsonInt, Field(ge=1, le=MAX_ID)]
 
 
 class Problem(BaseModel):

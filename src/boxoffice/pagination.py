@@ -12,6 +12,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel
 
+from boxoffice.api import query_count
 from boxoffice.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -85,7 +86,7 @@ def _bad_cursor() -> ValidationFailed:
 
 
 async def page_request(
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int, query_count(1, 100, "Items per page")] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> PageRequest:
     return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)

@@ -12,6 +12,8 @@ from pydantic import (
     model_validator,
 )
 
+from boxoffice.api import JsonInt
+
 MAX_PRICE = 10**12
 MAX_SEATS = 100_000
 
@@ -36,12 +38,12 @@ SeatNumber = Annotated[
         strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[^\x00-\x1f\x7f]+$"
     ),
 ]
-Price = Annotated[int, Field(ge=0, le=MAX_PRICE, description="Whole won")]
+Price = Annotated[JsonInt, Field(ge=0, le=MAX_PRICE, description="Whole won")]
 
 
 class ConcertIn(BaseModel):
     title: Title
-    duration_minutes: int = Field(gt=0, lt=24 * 60)
+    duration_minutes: JsonInt = Field(gt=0, lt=24 * 60)
 
 
 class ConcertOut(BaseModel):
@@ -60,7 +62,7 @@ class ScheduleIn(BaseModel):
 
     start_time: UtcTime
     seats: list[SeatIn] | None = Field(default=None, min_length=1, max_length=MAX_SEATS)
-    seat_count: int | None = Field(default=None, ge=1, le=MAX_SEATS)
+    seat_count: JsonInt | None = Field(default=None, ge=1, le=MAX_SEATS)
     price: Price | None = None
 
     @model_validator(mode="after")

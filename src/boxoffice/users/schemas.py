@@ -5,6 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
+from boxoffice.api import JsonInt
+
 PersonName = Annotated[
     str,
     StringConstraints(
@@ -36,7 +38,7 @@ class BalanceOut(BaseModel):
 
 
 class ChargeIn(BaseModel):
-    amount: int = Field(ge=1, description="Whole won, at most BOXOFFICE_MAX_CHARGE")
+    amount: JsonInt = Field(ge=1, description="Whole won, at most BOXOFFICE_MAX_CHARGE")
 
 
 class ChargeOut(BaseModel):
