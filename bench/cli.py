@@ -56,7 +56,7 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
             "database": DATABASE,
             "redis": REDIS_URL,
             "workers": args.workers,
-            "load_generator": "one process, asyncio + httpx",
+            "load_generator": "wrk (steady scenarios), one process of asyncio + httpx (drop)",
         },
         "profiles": [],
     }

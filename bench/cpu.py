@@ -70,7 +70,8 @@ def snapshot(server_pids: list[int]) -> Snapshot:
         elif pid in servers:
             processes[pid] = ("service", ticks)
         elif pid == me:
-            processes[pid] = ("bench", ticks)
+            # With the children it has waited for: wrk runs as one.
+            processes[pid] = ("bench", ticks + int(fields[13]) + int(fields[14]))
         elif name == "postgres" and _serves_bench_database(pid):
             processes[pid] = ("postgres", ticks)
         elif name.startswith("redis-server"):

@@ -9,15 +9,17 @@ from dataclasses import dataclass
 class Sizes:
     name: str
     concurrency: tuple[int, ...]
-    # Closed-loop measurements (baseline, hold, status): warm-up, then the measured window.
+    # Steady measurements (wrk): warm-up, then the measured window, in whole seconds.
     warmup_seconds: float
     duration_seconds: float
-    # Hold: one schedule of `hold_one_seats` seats, and `hold_spread_schedules` schedules that
-    # add up to the same number of seats.
+    # Hold: one schedule of `hold_one_seats` seats (used up across the run; the payments pay
+    # for its holds), and `hold_spread_schedules` schedules of `hold_spread_seats` seats in all
+    # (put back on sale after each measurement, as is the reference's schedule).
     hold_one_seats: int
     hold_spread_schedules: int
-    # Each client moves on to a fresh user after this many holds, so that no user piles up
-    # thousands of live holds (a benchmark artefact that would slow every later hold).
+    hold_spread_seats: int
+    reference_seats: int
+    # Each user holds this many seats, then the next user takes over.
     holds_per_user: int
     # Drop.
     drop_users: int
@@ -33,9 +35,11 @@ FULL = Sizes(
     name="full",
     concurrency=(8, 32, 64),
     warmup_seconds=2,
-    duration_seconds=10,
-    hold_one_seats=50_000,
+    duration_seconds=8,
+    hold_one_seats=80_000,
     hold_spread_schedules=20,
+    hold_spread_seats=40_000,
+    reference_seats=50_000,
     holds_per_user=25,
     drop_users=20_000,
     drop_seats=5_000,
@@ -49,11 +53,13 @@ FULL = Sizes(
 QUICK = Sizes(
     name="quick",
     concurrency=(8, 32, 64),
-    warmup_seconds=0.5,
-    duration_seconds=1.5,
-    hold_one_seats=5_000,
+    warmup_seconds=1,
+    duration_seconds=2,
+    hold_one_seats=20_000,
     hold_spread_schedules=20,
-    holds_per_user=10,
+    hold_spread_seats=10_000,
+    reference_seats=12_000,
+    holds_per_user=25,
     drop_users=1_000,
     drop_seats=250,
     drop_join_seconds=1,

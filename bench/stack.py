@@ -26,6 +26,7 @@ DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{DATABASE}"
 REDIS_URL = "redis://127.0.0.1:6379/12"
 ADMIN_KEY = "bench-admin-key"
 JWT_SECRET = "bench-jwt-secret-0123456789-0123456789-0123456789"
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -120,7 +121,7 @@ async def run_audit(env: dict[str, str]) -> tuple[bool, str]:
     return process.returncode == 0, output.decode(errors="replace")
 
 
-async def _wait_until_ready(server: Server, within: float = 60) -> None:
+async def _wait_until_ready(server: Server, within: float = 60, path: str = "/readyz") -> None:
     deadline = time.monotonic() + within
     async with httpx.AsyncClient(timeout=2) as http:
         while time.monotonic() < deadline:
@@ -130,7 +131,7 @@ async def _wait_until_ready(server: Server, within: float = 60) -> None:
                     f"see {server.log_path}:\n{_tail(server.log_path)}"
                 )
             with contextlib.suppress(httpx.HTTPError):
-                if (await http.get(f"{server.root_url}/readyz")).status_code == 200:
+                if (await http.get(f"{server.root_url}{path}")).status_code == 200:
                     return
             await asyncio.sleep(0.2)
     raise TimeoutError(f"the server did not become ready in {within} s")
@@ -157,14 +158,13 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
-def _spawn(env: dict[str, str], port: int, workers: int, log_path: Path) -> subprocess.Popen[bytes]:
+def _spawn(env: dict[str, str], command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         return subprocess.Popen(
-            boxoffice_command(
-                "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)
-            ),
+            command,
             env=env,
+            cwd=REPOSITORY,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so that we can stop all of it
@@ -182,7 +182,10 @@ async def running_service(
     await migrate()
     port = free_port()
     log_path = log_dir / f"server-{port}.log"
-    process = _spawn(env, port, workers, log_path)
+    command = boxoffice_command(
+        "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)
+    )
+    process = _spawn(env, command, log_path)
     root = f"http://127.0.0.1:{port}"
     server = Server(
         base_url=f"{root}/api/v1",
@@ -194,6 +197,45 @@ async def running_service(
     )
     try:
         await _wait_until_ready(server)
+        yield server
+    finally:
+        _stop(process)
+
+
+@asynccontextmanager
+async def running_reference(workers: int, pool_size: int, log_dir: Path) -> AsyncIterator[Server]:
+    """The reference app (`bench/reference/app.py`) on the benchmark's database, under uvicorn
+    with uvloop and httptools and the service's number of workers. The database must be set up
+    already: it runs beside the service, on the service's schema."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BOXOFFICE_")}
+    env["REFERENCE_DATABASE_URL"] = DATABASE_URL
+    env["REFERENCE_POOL_SIZE"] = str(pool_size)
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.reference.app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    log_path = log_dir / f"reference-{port}.log"
+    process = _spawn(env, command, log_path)
+    root = f"http://127.0.0.1:{port}"
+    server = Server(base_url=root, root_url=root, process=process, env=env, log_path=log_path)
+    try:
+        await _wait_until_ready(server, path="/docs")
         yield server
     finally:
         _stop(process)

@@ -1,19 +1,11 @@
-"""Baseline: C clients reading one concert, GET /concerts/{id}, as fast as it answers."""
+"""Baseline: GET /concerts/{id}, one row by primary key, on the service and on the reference."""
 
 from __future__ import annotations
 
-from bench.http import ClientPool
-from bench.stats import Recorder
-from bench.steady import Step
+from bench.wrk import Request
 
 ENDPOINT = "GET /concerts/{id}"
 
 
-def steps(http: ClientPool, concert_id: int, concurrency: int) -> list[Step]:
-    url = f"/concerts/{concert_id}"
-
-    async def step(recorder: Recorder) -> bool:
-        await http.call(recorder, ENDPOINT, "GET", url)
-        return True
-
-    return [step] * concurrency
+def requests(concert_id: int, prefix: str = "/api/v1") -> list[Request]:
+    return [Request("GET", f"{prefix}/concerts/{concert_id}")]

@@ -1,21 +1,16 @@
-"""Queue status: C clients polling GET /queue/status with their X-Queue-Token."""
+"""Queue status: GET /queue/status with each user's X-Queue-Token, the users taken in turn."""
 
 from __future__ import annotations
 
 from bench.fixtures import User
-from bench.http import ClientPool
-from bench.stats import Recorder
-from bench.steady import Step
+from bench.wrk import Request
 
 ENDPOINT = "GET /queue/status"
 
 
-def steps(http: ClientPool, people: list[User], concurrency: int) -> list[Step]:
-    def one_client(user: User) -> Step:
-        async def step(recorder: Recorder) -> bool:
-            await http.call(recorder, ENDPOINT, "GET", "/queue/status", headers=user.headers)
-            return True
+def requests(people: list[User]) -> list[Request]:
+    return [Request("GET", "/api/v1/queue/status", headers=_headers(user)) for user in people]
 
-        return step
 
-    return [one_client(people[i]) for i in range(concurrency)]
+def _headers(user: User) -> tuple[tuple[str, str], ...]:
+    return tuple(user.headers.items())
