@@ -80,6 +80,7 @@ def serve(
             host=host,
             port=port,
             workers=workers,
+            timeout_keep_alive=settings.keep_alive_seconds,
             access_log=False,
             log_config=None,
         )

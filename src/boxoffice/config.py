@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=1, gt=0)
     db_pool_size: int = Field(default=20, ge=1, le=1000)
     log_level: str = "INFO"
+    # How long an idle HTTP connection stays open. Behind a reverse proxy that reuses its
+    # connections to the service, it must be longer than the proxy's own idle timeout, or the
+    # proxy sends a request on a connection the service is closing and answers 502.
+    keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
 
     @model_validator(mode="after")
     def _refuse_weak_secrets_in_production(self) -> Settings:
