@@ -35,12 +35,14 @@ from boxoffice.queue.redis_backend import RedisWaitingRoom
 from boxoffice.queue.router import router as queue_router
 from boxoffice.reservations import service as reservations
 from boxoffice.reservations.router import router as reservations_router
-from boxoffice.sweeper import Sweeper
+from boxoffice.sweeper import Sweeper, throttled
 from boxoffice.users.router import router as users_router
 
 log = logging.getLogger("boxoffice")
 
 API_PREFIX = "/api/v1"
+# Keys are kept for a day; deleting the old ones once a minute per process is plenty.
+PURGE_IDEMPOTENCY_KEYS_EVERY_SECONDS = 60.0
 UNREACHABLE = (
     OperationalError,
     InterfaceError,
@@ -70,7 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {
                 "expire holds": lambda: reservations.sweep_expired_holds(db),
                 "fold seat counts": lambda: counters.fold(db),
-                "purge idempotency keys": lambda: idempotency.purge_expired(db),
+                "purge idempotency keys": throttled(
+                    lambda: idempotency.purge_expired(db), PURGE_IDEMPOTENCY_KEYS_EVERY_SECONDS
+                ),
                 "admit from waiting rooms": room.tick,
             },
             settings.sweep_interval_seconds,

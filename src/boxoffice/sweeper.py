@@ -9,12 +9,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 log = logging.getLogger("boxoffice.sweeper")
 
 Job = Callable[[], Awaitable[Any]]
+
+
+def throttled(job: Job, every_seconds: float) -> Job:
+    """`job`, run at most once every `every_seconds` in this process however often the sweeper
+    ticks (the first tick runs it): for housekeeping nothing waits on, which would otherwise
+    cost every process a transaction a second."""
+    next_run = 0.0
+
+    async def run() -> Any:
+        nonlocal next_run
+        now = time.monotonic()
+        if now < next_run:
+            return None
+        next_run = now + every_seconds
+        return await job()
+
+    return run
 
 
 class Sweeper:

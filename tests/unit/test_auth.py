@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -82,3 +83,22 @@ def test_the_none_algorithm_is_refused() -> None:
     token = jwt.encode({"sub": "1", "exp": 4102444800}, None, algorithm="none")
     with pytest.raises(Unauthenticated):
         user_id_from_token(settings(), token)
+
+
+def test_a_token_seen_before_is_refused_once_it_expires() -> None:
+    """Verified tokens are remembered, and the memory honours the expiry."""
+    expires = int(time.time()) + 2
+    token = jwt.encode({"sub": "7", "iat": expires - 60, "exp": expires}, SECRET)
+    assert user_id_from_token(settings(), token) == 7
+    assert user_id_from_token(settings(), token) == 7
+    time.sleep(max(0.0, expires - time.time()) + 0.05)
+    with pytest.raises(Unauthenticated):
+        user_id_from_token(settings(), token)
+
+
+def test_a_token_seen_under_one_secret_is_refused_under_another() -> None:
+    token = issue_access_token(settings(), 5)
+    assert user_id_from_token(settings(), token) == 5
+    other = Settings(_env_file=None, jwt_secret="another-secret-another-secret-another!")
+    with pytest.raises(Unauthenticated):
+        user_id_from_token(other, token)

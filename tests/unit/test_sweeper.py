@@ -1,11 +1,12 @@
-"""The sweeper's loop: it stops when asked, even if a job swallows its cancellation."""
+"""The sweeper's loop: it stops when asked, even if a job swallows its cancellation; throttled
+jobs run once per period."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 
-from boxoffice.sweeper import Sweeper
+from boxoffice.sweeper import Sweeper, throttled
 
 
 async def test_stop_ends_the_loop_even_when_a_job_swallows_the_cancellation() -> None:
@@ -44,3 +45,20 @@ async def test_a_failing_job_does_not_stop_the_others() -> None:
     sweeper = Sweeper({"failing": failing, "fine": fine}, interval_seconds=60)
     await sweeper.run_once()
     assert ran == ["failing", "fine"]
+
+
+async def test_a_throttled_job_runs_on_the_first_round_then_once_per_period() -> None:
+    runs = 0
+
+    async def housekeeping() -> None:
+        nonlocal runs
+        runs += 1
+
+    sweeper = Sweeper({"slow": throttled(housekeeping, 0.3)}, interval_seconds=60)
+    for _ in range(5):
+        await sweeper.run_once()
+    assert runs == 1
+    await asyncio.sleep(0.35)
+    await sweeper.run_once()
+    await sweeper.run_once()
+    assert runs == 2
