@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from boxoffice import sales_metrics
 from boxoffice.clock import utcnow
 from boxoffice.db import Database, Record
 from boxoffice.errors import (
@@ -67,6 +68,7 @@ async def pay(
         holds_left = await reservations.count_live_holds_in_concert(
             conn, user_id, target.concert_id, now
         )
+    sales_metrics.count_sale(paid.amount)
     if holds_left == 0:
         await _leave_waiting_room(room, user_id, target.concert_id)
     return paid

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from boxoffice import sales_metrics
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.db import Database, is_unique_violation
@@ -44,12 +45,14 @@ async def hold(
             # is expired, and this hold's clock starts when it takes the seat.
             now = utcnow()
             expires_at = now + timedelta(seconds=settings.hold_ttl_seconds)
-            await _take_seat(conn, target, now)
+            took_over_expired = await _take_seat(conn, target, now)
             reservation_id = await repository.insert_hold(conn, user_id, target, expires_at, now)
     except IntegrityError as error:
         if target is not None and is_unique_violation(error, "uq_reservation_live_seat"):
             raise _seat_unavailable(target) from error
         raise
+    sales_metrics.count_hold()
+    sales_metrics.count_expiries(1 if took_over_expired else 0)
     return ReservationOut(
         id=reservation_id,
         user_id=user_id,
@@ -79,18 +82,20 @@ async def _lock_holder_and_seat(
     return found.seat
 
 
-async def _take_seat(conn: AsyncConnection, target: SeatToHold, now: datetime) -> None:
-    """Win the seat, or raise SEAT_UNAVAILABLE. A free seat is taken by compare-and-set. A seat
-    whose hold has expired (swept or not) is handed straight over: the stale hold is marked
-    EXPIRED and the seat row stays UNAVAILABLE, so the free-seat count does not change. The
-    second compare-and-set catches a sweeper that freed the seat between the first two steps.
-    The free-seat counter follows the seat's status by itself (see `catalog.counters`)."""
+async def _take_seat(conn: AsyncConnection, target: SeatToHold, now: datetime) -> bool:
+    """Win the seat, or raise SEAT_UNAVAILABLE; True when it was won from an expired hold.
+    A free seat is taken by compare-and-set. A seat whose hold has expired (swept or not) is
+    handed straight over: the stale hold is marked EXPIRED and the seat row stays UNAVAILABLE,
+    so the free-seat count does not change. The second compare-and-set catches a sweeper that
+    freed the seat between the first two steps. The free-seat counter follows the seat's
+    status by itself (see `catalog.counters`)."""
     if await repository.take_free_seat(conn, target.seat_id, now):
-        return
+        return False
     if await repository.expire_stale_hold_on_seat(conn, target.seat_id, now):
-        return
+        return True
     if not await repository.take_free_seat(conn, target.seat_id, now):
         raise _seat_unavailable(target)
+    return False
 
 
 def _seat_unavailable(target: SeatToHold) -> SeatUnavailable:
@@ -130,12 +135,15 @@ async def cancel(db: Database, user_id: int, reservation_id: int) -> Reservation
         if not (live_hold or upcoming_booking):
             raise ReservationNotCancellable(_why_not_cancellable(current.status))
         await repository.set_status(conn, reservation_id, current.status, "CANCELLED", now)
+        refunded = 0
         if upcoming_booking:
-            amount = await refunds.cancel_payment(conn, reservation_id, now)
-            await ledger.credit(conn, user_id, amount, "REFUND", now)
+            refunded = await refunds.cancel_payment(conn, reservation_id, now)
+            await ledger.credit(conn, user_id, refunded, "REFUND", now)
         await repository.free_seats(conn, [current.seat_id], now)
         view = await repository.find_view(conn, reservation_id, user_id, now)
     assert view is not None
+    if upcoming_booking:
+        sales_metrics.count_refunds("customer", 1, refunded)
     return ReservationOut.model_validate(view, from_attributes=True)
 
 
@@ -157,4 +165,5 @@ async def sweep_expired_holds(db: Database) -> int:
             return 0
         await repository.mark_expired(conn, [row.id for row in expired], now)
         await repository.free_seats(conn, [row.seat_id for row in expired], now)
+    sales_metrics.count_expiries(len(expired))
     return len(expired)
