@@ -27,6 +27,10 @@ REDIS_URL = "redis://127.0.0.1:6379/12"
 ADMIN_KEY = "bench-admin-key"
 JWT_SECRET = "bench-jwt-secret-0123456789-0123456789-0123456789"
 REPOSITORY = Path(__file__).resolve().parent.parent
+# PostgreSQL connections each worker keeps, for the service and the reference app alike: small
+# enough that both fit in PostgreSQL's 100 connections beside everything else on the machine,
+# and plenty for two cores.
+POOL_SIZE = 10
 
 
 @dataclass
@@ -92,6 +96,7 @@ def service_env(settings: Mapping[str, object]) -> dict[str, str]:
             "BOXOFFICE_ADMIN_KEY": ADMIN_KEY,
             "BOXOFFICE_JWT_SECRET": JWT_SECRET,
             "BOXOFFICE_LOG_LEVEL": "WARNING",
+            "BOXOFFICE_DB_POOL_SIZE": str(POOL_SIZE),
         }
     )
     env.update({f"BOXOFFICE_{key.upper()}": str(value) for key, value in settings.items()})
@@ -203,13 +208,13 @@ async def running_service(
 
 
 @asynccontextmanager
-async def running_reference(workers: int, pool_size: int, log_dir: Path) -> AsyncIterator[Server]:
+async def running_reference(workers: int, log_dir: Path) -> AsyncIterator[Server]:
     """The reference app (`bench/reference/app.py`) on the benchmark's database, under uvicorn
     with uvloop and httptools and the service's number of workers. The database must be set up
     already: it runs beside the service, on the service's schema."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("BOXOFFICE_")}
     env["REFERENCE_DATABASE_URL"] = DATABASE_URL
-    env["REFERENCE_POOL_SIZE"] = str(pool_size)
+    env["REFERENCE_POOL_SIZE"] = str(POOL_SIZE)
     port = free_port()
     command = [
         sys.executable,

@@ -21,9 +21,6 @@ from bench.steady import Measurement, measure
 from bench.wrk import Request
 
 PRICE = 50_000
-# Connections each worker of the service and of the reference keeps: the same for both, and
-# small enough that both apps fit in PostgreSQL's 100 connections beside everything else.
-POOL_SIZE = 10
 SETTINGS: dict[str, object] = {
     # Everyone is admitted at once: the line is not what these scenarios measure.
     "queue_max_active": 1_000_000,
@@ -31,7 +28,6 @@ SETTINGS: dict[str, object] = {
     # Holds outlive the run, so that the sweeper has nothing to release meanwhile.
     "hold_ttl_seconds": 3600,
     "hold_limit": 1_000_000,
-    "db_pool_size": POOL_SIZE,
 }
 REFERENCE = "reference"
 
@@ -42,7 +38,7 @@ async def run(
     say("steady: starting the service and the reference app")
     async with (
         running_service(SETTINGS, workers, out_dir / "logs") as server,
-        running_reference(workers, POOL_SIZE, out_dir / "logs") as reference,
+        running_reference(workers, out_dir / "logs") as reference,
     ):
         runner = Runner(server, reference, sizes, out_dir, profile)
         return await runner.run(wanted)
