@@ -8,6 +8,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 from pydantic.fields import FieldInfo
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from boxoffice.config import Settings
 from boxoffice.db import Database
@@ -15,6 +19,18 @@ from boxoffice.db import Database
 MAX_ID = 2**63 - 1
 
 PROBLEM_JSON = "application/problem+json"
+
+# The database or Redis did not answer: a 503 that changed nothing, never a 500.
+UNREACHABLE = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeoutError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
 
 
 async def database(request: Request) -> Database:

@@ -10,16 +10,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
-from boxoffice import ops
-from boxoffice.api import COMMON_PROBLEMS, PROBLEM_JSON
+from boxoffice import ops, web
+from boxoffice.api import COMMON_PROBLEMS, PROBLEM_JSON, UNREACHABLE
 from boxoffice.catalog import counters
 from boxoffice.catalog.router import admin as catalog_admin_router
 from boxoffice.catalog.router import router as catalog_router
@@ -43,16 +39,6 @@ log = logging.getLogger("boxoffice")
 API_PREFIX = "/api/v1"
 # Keys are kept for a day; deleting the old ones once a minute per process is plenty.
 PURGE_IDEMPOTENCY_KEYS_EVERY_SECONDS = 60.0
-UNREACHABLE = (
-    OperationalError,
-    InterfaceError,
-    PoolTimeoutError,
-    RedisConnectionError,
-    RedisTimeoutError,
-    ConnectionError,
-    TimeoutError,
-    OSError,
-)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -107,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router, prefix=API_PREFIX, responses=COMMON_PROBLEMS)
     app.include_router(ops.router)
+    web.install(app)
     _install_error_handlers(app)
     return app
 
@@ -135,7 +122,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        if error.status_code == 404 and web.wants_page(request):
+            return web.page_not_found(request)
         if error.status_code == 400:
             # FastAPI's answer to a body it cannot decode at all (not UTF-8); the contract
             # calls every unreadable request a validation error.

@@ -1,0 +1,205 @@
+"""The operator's pages: entry with the admin key, concerts, a concert with its dates and its
+line, the live view of one sale, and check-in at the door."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Request
+from starlette.responses import JSONResponse, Response
+
+from boxoffice.api import MAX_ID, AppSettings, Db
+from boxoffice.catalog import service as catalog
+from boxoffice.catalog.schemas import SeatIn
+from boxoffice.clock import utcnow
+from boxoffice.errors import DomainError
+from boxoffice.pagination import PageRequest
+from boxoffice.web import forms, i18n, messages, session
+from boxoffice.web.rendering import gettext_for, render
+from boxoffice.web.routing import CsrfChecked, OperatorOnly, PageRoute, redirect
+
+entry = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = APIRouter(
+    prefix="/admin", route_class=PageRoute, include_in_schema=False, dependencies=[OperatorOnly]
+)
+
+ConcertId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ScheduleId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Text = Annotated[str, Form(max_length=400)]
+LISTED = 200
+MAX_SEATS = 100_000
+MAX_PRICE = 10**12
+
+
+@entry.get("/admin")
+async def key_form(request: Request) -> Response:
+    if session.is_admin(request):
+        return redirect("/admin/concerts")
+    return render(request, "admin/enter.html")
+
+
+@entry.post("/admin", dependencies=[CsrfChecked])
+async def enter(request: Request, settings: AppSettings, admin_key: Text = "") -> Response:
+    if not admin_key or not secrets.compare_digest(admin_key.encode(), settings.admin_key.encode()):
+        error = gettext_for(request)(messages.ADMIN_KEY_WRONG)
+        return render(request, "admin/enter.html", status=401, error=error)
+    response = redirect("/admin/concerts")
+    session.start_admin_session(request, response)
+    return response
+
+
+@entry.get("/admin/leave")
+async def leave() -> Response:
+    response = redirect("/admin")
+    session.end_admin_session(response)
+    return response
+
+
+@router.get("/concerts")
+async def concerts(request: Request, db: Db) -> Response:
+    return await _concerts_page(request, db)
+
+
+async def _concerts_page(
+    request: Request, db: Db, error: str | None = None, status: int = 200, **entered: str
+) -> Response:
+    listed = await catalog.list_concerts(db, PageRequest(limit=LISTED, after=None))
+    return render(
+        request,
+        "admin/concerts.html",
+        status=status,
+        concerts=listed.items,
+        error=error,
+        entered=entered,
+    )
+
+
+@router.post("/concerts", dependencies=[CsrfChecked])
+async def create_concert(
+    request: Request,
+    db: Db,
+    title: Text = "",
+    duration_minutes: Text = "",
+    sale_opens_at: Text = "",
+) -> Response:
+    gettext = gettext_for(request)
+    minutes = forms.whole_number(duration_minutes, 1, 24 * 60 - 1)
+    opens = forms.local_time(sale_opens_at, i18n.time_zone_of(request)) if sale_opens_at else None
+    problem = None
+    if not title.strip() or len(title.strip()) > 200:
+        problem = messages.TITLE_NEEDED
+    elif minutes is None:
+        problem = messages.DURATION_RANGE
+    elif sale_opens_at and opens is None:
+        problem = messages.TIME_UNREADABLE
+    if problem is not None:
+        return await _concerts_page(
+            request,
+            db,
+            error=gettext(problem),
+            status=422,
+            title=title,
+            duration_minutes=duration_minutes,
+            sale_opens_at=sale_opens_at,
+        )
+    assert minutes is not None
+    created = await catalog.create_concert(db, title.strip(), minutes)
+    return redirect(f"/admin/concerts/{created.id}")
+
+
+@router.get("/concerts/{concert_id}")
+async def concert(request: Request, concert_id: ConcertId, db: Db) -> Response:
+    return await _concert_page(request, db, concert_id)
+
+
+async def _concert_page(
+    request: Request,
+    db: Db,
+    concert_id: int,
+    error: str | None = None,
+    status: int = 200,
+    notice: str | None = None,
+    **entered: str,
+) -> Response:
+    found = await catalog.get_concert(db, concert_id)
+    schedules = await catalog.list_schedules(
+        db, concert_id, False, PageRequest(limit=LISTED, after=None)
+    )
+    return render(
+        request,
+        "admin/concert.html",
+        status=status,
+        concert=found,
+        schedules=schedules.items,
+        now=utcnow(),
+        error=error,
+        notice=notice,
+        entered=entered,
+    )
+
+
+@router.post("/concerts/{concert_id}/schedules", dependencies=[CsrfChecked])
+async def add_schedule(
+    request: Request,
+    concert_id: ConcertId,
+    db: Db,
+    start_time: Text = "",
+    seat_count: Text = "",
+    price: Text = "",
+) -> Response:
+    gettext = gettext_for(request)
+    starts = forms.local_time(start_time, i18n.time_zone_of(request))
+    count = forms.whole_number(seat_count, 1, MAX_SEATS)
+    won = forms.whole_number(price, 0, MAX_PRICE)
+    problem = None
+    if starts is None:
+        problem = messages.TIME_UNREADABLE
+    elif starts <= utcnow():
+        problem = messages.START_IN_FUTURE
+    elif count is None:
+        problem = messages.SEAT_COUNT_RANGE
+    elif won is None:
+        problem = messages.PRICE_RANGE
+    if problem is not None:
+        return await _concert_page(
+            request,
+            db,
+            concert_id,
+            error=gettext(problem),
+            status=422,
+            start_time=start_time,
+            seat_count=seat_count,
+            price=price,
+        )
+    assert starts is not None and count is not None and won is not None
+    seats = [SeatIn(seat_number=str(n), price=won) for n in range(1, count + 1)]
+    await catalog.create_schedule(db, concert_id, starts, seats)
+    return redirect(f"/admin/concerts/{concert_id}")
+
+
+@router.get("/schedules/{schedule_id}")
+async def live_sale(request: Request, schedule_id: ScheduleId, db: Db) -> Response:
+    schedule = await catalog.get_schedule(db, schedule_id)
+    found = await catalog.get_concert(db, schedule.concert_id)
+    return render(
+        request,
+        "admin/sale.html",
+        schedule=schedule,
+        concert=found,
+        numbers=await _sale_numbers(db, schedule_id),
+    )
+
+
+@router.get("/schedules/{schedule_id}/numbers")
+async def sale_numbers(schedule_id: ScheduleId, db: Db) -> JSONResponse:
+    try:
+        numbers = await _sale_numbers(db, schedule_id)
+    except DomainError as error:
+        return JSONResponse({"code": error.code}, status_code=error.status)
+    return JSONResponse(numbers, headers={"Cache-Control": "no-store"})
+
+
+async def _sale_numbers(db: Db, schedule_id: int) -> dict[str, int | None]:
+    schedule = await catalog.get_schedule(db, schedule_id)
+    return {"free": schedule.available_seats, "sold": None, "held": None, "revenue": None}

@@ -1,0 +1,27 @@
+"""Reading what people type into the operator's forms: whole numbers and local times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+
+def whole_number(text: str, low: int, high: int) -> int | None:
+    """A whole number in [low, high]; people write 50,000 or 50 000 as often as 50000."""
+    digits = text.strip().replace(",", "").replace(" ", "").replace("_", "")
+    if not digits.isdigit() or len(digits) > 15:
+        return None
+    value = int(digits)
+    return value if low <= value <= high else None
+
+
+def local_time(text: str, zone: ZoneInfo) -> datetime | None:
+    """A `datetime-local` field's value, read in the person's zone, as UTC."""
+    try:
+        naive = datetime.strptime(text.strip(), "%Y-%m-%dT%H:%M")
+    except ValueError:
+        try:
+            naive = datetime.strptime(text.strip(), "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            return None
+    return naive.replace(tzinfo=zone).astimezone(UTC)

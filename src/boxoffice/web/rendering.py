@@ -1,0 +1,51 @@
+"""Templates: one Jinja2 environment, and the context every page gets (language, time zone,
+the visitor's session and the cross-site token for its forms)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from boxoffice.web import i18n, session
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def gettext_for(request: Request) -> Any:
+    return i18n.translations(i18n.language_of(request)).gettext
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    language = i18n.language_of(request)
+    catalog = i18n.translations(language)
+    page = environment.get_template(template).render(
+        request=request,
+        gettext=catalog.gettext,
+        ngettext=catalog.ngettext,
+        _=catalog.gettext,
+        lang=language,
+        languages=i18n.LANGUAGES,
+        fmt=i18n.Formatter(language, i18n.time_zone_of(request)),
+        signed_in=session.session_user(request) is not None,
+        admin=session.is_admin(request),
+        csrf_field=session.CSRF_FIELD,
+        csrf_token=session.csrf_token(request),
+        **context,
+    )
+    response = HTMLResponse(page, status_code=status)
+    session.remember_csrf(request, response)
+    # Pages show a person's own balance and tickets: no shared cache may keep them.
+    response.headers["Cache-Control"] = "no-store"
+    return response
