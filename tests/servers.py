@@ -34,7 +34,9 @@ def _free_port() -> int:
         return port
 
 
-def _wait_until_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+# Generous: on a busy 2-core machine, starting several processes next to a browser has taken
+# over 30 s. Only a server that never comes up waits this long.
+def _wait_until_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -1,0 +1,79 @@
+"""Driving Debian's Chromium with Playwright: how it is started, what every page is checked
+for (axe, a phone's width), and the screenshot each test leaves for CI's log."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Page, ViewportSize, expect
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--no-first-run",
+]
+PHONE: ViewportSize = {"width": 360, "height": 780}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-screenshots"
+PASSWORD = "correct horse battery"
+_AXE = Axe()
+_emails = itertools.count(1)
+
+
+def new_email(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return f"{slug}-{next(_emails)}@example.com"
+
+
+async def check_page(page: Page) -> None:
+    """What every page must pass: axe with no serious or critical violation, and nothing
+    wider than the phone it is shown on."""
+    results = await _AXE.run(page)
+    bad = [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(str(node["target"]) for node in violation["nodes"][:3])
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert not bad, f"{page.url}: accessibility violations:\n" + "\n".join(bad)
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.viewport_size
+    assert viewport is not None
+    assert width <= viewport["width"], (
+        f"{page.url} is {width}px wide on a {viewport['width']}px screen"
+    )
+
+
+async def sign_up(page: Page, base: str, name: str) -> str:
+    """A new fan through the sign-up page; returns the email."""
+    email = new_email(name)
+    await page.goto(f"{base}/signup")
+    await check_page(page)
+    await page.get_by_label("Name").fill(name)
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign up").click()
+    await expect(page.get_by_role("link", name="Log out")).to_be_visible()
+    return email
+
+
+async def charge(page: Page, base: str, amount: int) -> None:
+    await page.goto(f"{base}/balance")
+    await page.get_by_label("Amount").fill(str(amount))
+    await page.get_by_role("button", name="Charge").click()
+    await expect(page.get_by_text("Your balance has been charged.")).to_be_visible()
+
+
+async def join_line(page: Page, base: str, concert_id: int) -> None:
+    await page.goto(f"{base}/concerts/{concert_id}")
+    await check_page(page)
+    await page.get_by_role("button", name="Join the line").click()

@@ -1,0 +1,65 @@
+"""The operator in a browser: enters with the key, creates a concert and a date; fans see it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.async_api import expect
+
+from tests.conftest import ADMIN_KEY
+from tests.web.browser import check_page
+from tests.web.conftest import WEB_BACKENDS, PageFactory, Site, running_site
+
+
+@pytest.fixture(scope="module", params=WEB_BACKENDS)
+def site(request: pytest.FixtureRequest) -> Iterator[Site]:
+    with running_site(request, sweep_interval_seconds=0.2) as running:
+        yield running
+
+
+async def test_the_operator_creates_a_concert_and_a_date_that_fans_see(
+    fresh: Site, new_page: PageFactory
+) -> None:
+    operator = await new_page()
+    await operator.goto(f"{fresh.root}/admin")
+    await check_page(operator)
+    await operator.get_by_label("Admin key").fill(ADMIN_KEY)
+    await operator.get_by_role("button", name="Enter").click()
+    await expect(operator.get_by_role("button", name="Create concert")).to_be_visible()
+    await check_page(operator)
+    await operator.get_by_label("Title").fill("Han River Sessions")
+    await operator.get_by_label("Duration (minutes)").fill("120")
+    await operator.get_by_role("button", name="Create concert").click()
+    await expect(operator.get_by_role("heading", name="Han River Sessions")).to_be_visible()
+    await check_page(operator)
+
+    # The form reads the time in the operator's zone (the browser's: Seoul here).
+    starts = (datetime.now(ZoneInfo("Asia/Seoul")) + timedelta(days=10)).replace(
+        hour=19, minute=30, second=0, microsecond=0
+    )
+    await operator.get_by_label("Start time").fill(starts.strftime("%Y-%m-%dT%H:%M"))
+    await operator.get_by_label("Seat count").fill("40")
+    await operator.get_by_label("Price (won)").fill("77,000")
+    await operator.get_by_role("button", name="Add schedule").click()
+    await expect(operator.get_by_text("40 of 40 seats free")).to_be_visible()
+    await expect(operator.get_by_text(f"{starts.day}, {starts.year}, 7:30")).to_be_visible()
+    await check_page(operator)
+
+    # A date in the past is refused in words, and nothing is added.
+    await operator.get_by_label("Start time").fill("2001-01-01T10:00")
+    await operator.get_by_label("Seat count").fill("5")
+    await operator.get_by_label("Price (won)").fill("1000")
+    await operator.get_by_role("button", name="Add schedule").click()
+    await expect(operator.get_by_role("alert")).to_have_text("A date must be in the future.")
+    await expect(operator.get_by_text("of 5 seats free")).to_have_count(0)
+
+    fan = await new_page()
+    await fan.goto(fresh.root)
+    await check_page(fan)
+    await fan.get_by_role("link", name="Han River Sessions").click()
+    await expect(fan.get_by_role("button", name="Join the line")).to_be_visible()
+    await expect(fan.get_by_text("40 / 40")).to_be_visible()
+    await check_page(fan)
