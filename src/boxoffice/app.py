@@ -24,6 +24,7 @@ from boxoffice.db import Database
 from boxoffice.errors import DomainError, ServiceUnavailable, ValidationFailed
 from boxoffice.idempotency import store as idempotency
 from boxoffice.observability import ObservabilityMiddleware
+from boxoffice.operator.router import router as operator_router
 from boxoffice.payments.router import router as payments_router
 from boxoffice.queue.backend import WaitingRoom
 from boxoffice.queue.database_backend import DatabaseWaitingRoom
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reservations_router,
         payments_router,
         queue_router,
+        operator_router,
     ):
         app.include_router(router, prefix=API_PREFIX, responses=COMMON_PROBLEMS)
     app.include_router(ops.router)

@@ -1,0 +1,1 @@
+"""The operator's reads and actions on schedules, their reservations and users."""

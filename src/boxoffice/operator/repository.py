@@ -1,0 +1,86 @@
+"""Operator queries: a schedule's counts, its reservations with their users, users by email."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from boxoffice.catalog.repository import find_schedule
+from boxoffice.db import Record
+from boxoffice.reservations.repository import shown_status
+from boxoffice.tables import payment, reservation, seat, users
+
+
+async def schedule_with_counts(
+    conn: AsyncConnection, schedule_id: int, now: datetime
+) -> tuple[Record, Record] | None:
+    """The schedule and its sold / held counts and revenue. One statement reads the counts, so
+    they are one consistent snapshot."""
+    schedule = await find_schedule(conn, schedule_id)
+    if schedule is None:
+        return None
+    status = shown_status(now)
+    sold = func.count().filter(status == "CONFIRMED")
+    held = func.count().filter(status == "TEMPORARY")
+    revenue = (
+        select(func.coalesce(func.sum(payment.c.amount), 0))
+        .join(reservation, reservation.c.id == payment.c.reservation_id)
+        .where(reservation.c.schedule_id == schedule_id, payment.c.status == "SUCCESS")
+        .scalar_subquery()
+    )
+    counts: Record = (
+        await conn.execute(
+            select(sold.label("sold"), held.label("held"), revenue.label("revenue")).where(
+                reservation.c.schedule_id == schedule_id,
+                reservation.c.status.in_(("TEMPORARY", "CONFIRMED")),
+            )
+        )
+    ).one()
+    return schedule, counts
+
+
+async def reservations_page(
+    conn: AsyncConnection,
+    schedule_id: int,
+    status: str | None,
+    after_id: int | None,
+    limit: int,
+    now: datetime,
+) -> list[Record]:
+    shown = shown_status(now)
+    query = (
+        select(
+            reservation.c.id,
+            reservation.c.user_id,
+            reservation.c.schedule_id,
+            reservation.c.seat_id,
+            seat.c.seat_number,
+            reservation.c.amount,
+            shown.label("status"),
+            reservation.c.expires_at,
+            reservation.c.created_at,
+            users.c.name.label("user_name"),
+            users.c.email.label("user_email"),
+        )
+        .join(seat, seat.c.id == reservation.c.seat_id)
+        .join(users, users.c.id == reservation.c.user_id)
+        .where(reservation.c.schedule_id == schedule_id)
+    )
+    if status is not None:
+        query = query.where(shown == status)
+    if after_id is not None:
+        query = query.where(reservation.c.id > after_id)
+    return list((await conn.execute(query.order_by(reservation.c.id).limit(limit))).all())
+
+
+async def users_page(
+    conn: AsyncConnection, email: str | None, after_id: int | None, limit: int
+) -> list[Record]:
+    query = select(users.c.id, users.c.name, users.c.email, users.c.balance, users.c.created_at)
+    if email is not None:
+        query = query.where(func.lower(users.c.email).contains(email.lower(), autoescape=True))
+    if after_id is not None:
+        query = query.where(users.c.id > after_id)
+    return list((await conn.execute(query.order_by(users.c.id).limit(limit))).all())

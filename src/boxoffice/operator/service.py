@@ -1,0 +1,64 @@
+"""The operator's reads."""
+
+from __future__ import annotations
+
+from boxoffice.catalog import repository as catalog
+from boxoffice.clock import utcnow
+from boxoffice.db import Database
+from boxoffice.errors import ScheduleNotFound
+from boxoffice.operator import repository
+from boxoffice.operator.schemas import (
+    ReservationWithUser,
+    ScheduleReport,
+    UserAccount,
+    UserSummary,
+)
+from boxoffice.pagination import Page, PageRequest
+from boxoffice.reservations.schemas import ReservationStatus
+
+
+async def schedule_report(db: Database, schedule_id: int) -> ScheduleReport:
+    async with db.reading() as conn:
+        found = await repository.schedule_with_counts(conn, schedule_id, utcnow())
+    if found is None:
+        raise ScheduleNotFound(f"Schedule {schedule_id} does not exist.")
+    schedule, counts = found
+    return ScheduleReport(
+        id=schedule.id,
+        concert_id=schedule.concert_id,
+        start_time=schedule.start_time,
+        total_seats=schedule.total_seats,
+        available_seats=schedule.available_seats,
+        sold=counts.sold,
+        held=counts.held,
+        free=schedule.total_seats - counts.sold - counts.held,
+        revenue=int(counts.revenue),
+    )
+
+
+async def schedule_reservations(
+    db: Database, schedule_id: int, status: ReservationStatus | None, page: PageRequest
+) -> Page[ReservationWithUser]:
+    async with db.reading() as conn:
+        if await catalog.find_schedule(conn, schedule_id) is None:
+            raise ScheduleNotFound(f"Schedule {schedule_id} does not exist.")
+        rows = await repository.reservations_page(
+            conn, schedule_id, status, page.after_id(), page.limit + 1, utcnow()
+        )
+    items = [
+        ReservationWithUser.model_validate(
+            {
+                **row._mapping,
+                "user": UserSummary(id=row.user_id, name=row.user_name, email=row.user_email),
+            }
+        )
+        for row in rows
+    ]
+    return page.page(items, key=lambda r: [r.id])
+
+
+async def find_users(db: Database, email: str | None, page: PageRequest) -> Page[UserAccount]:
+    async with db.reading() as conn:
+        rows = await repository.users_page(conn, email, page.after_id(), page.limit + 1)
+    users = [UserAccount.model_validate(row, from_attributes=True) for row in rows]
+    return page.page(users, key=lambda u: [u.id])
