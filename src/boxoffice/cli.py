@@ -73,6 +73,7 @@ def serve(
         upgrade(settings.database_url)
     if demo and asyncio.run(_load_demo(settings.database_url)):
         typer.echo("loaded the demo concert", err=True)
+    typer.echo(f"boxoffice: open {page_address(host, port)} in a browser (operator: /admin)")
     with _shared_metrics(workers):
         uvicorn.run(
             "boxoffice.cli:serving_app",
@@ -84,6 +85,14 @@ def serve(
             access_log=False,
             log_config=None,
         )
+
+
+def page_address(host: str, port: int) -> str:
+    """Where a person on this machine opens the pages: a wildcard bind is reached locally."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
 
 
 @contextmanager

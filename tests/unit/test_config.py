@@ -137,3 +137,11 @@ def test_development_warns_about_its_secrets(caplog: pytest.LogCaptureFixture) -
     Settings().warn_about_development_secrets()
     text = caplog.text
     assert "BOXOFFICE_JWT_SECRET" in text and "BOXOFFICE_ADMIN_KEY" in text
+
+
+def test_serve_names_the_page_a_person_can_open() -> None:
+    from boxoffice.cli import page_address
+
+    assert page_address("127.0.0.1", 8000) == "http://127.0.0.1:8000/"
+    assert page_address("0.0.0.0", 80) == "http://127.0.0.1:80/"
+    assert page_address("::1", 8000) == "http://[::1]:8000/"

@@ -6,9 +6,13 @@ from __future__ import annotations
 import itertools
 import re
 from pathlib import Path
+from typing import Any
 
+import httpx
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page, ViewportSize, expect
+
+from tests import api
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -77,3 +81,14 @@ async def join_line(page: Page, base: str, concert_id: int) -> None:
     await page.goto(f"{base}/concerts/{concert_id}")
     await check_page(page)
     await page.get_by_role("button", name="Join the line").click()
+
+
+async def signed_in_fan(page: Page, site: Any, name: str, root: str | None = None) -> None:
+    """A fan signed up through the API, with the session cookie the pages set."""
+    async with httpx.AsyncClient(base_url=f"{site.root}/api/v1", timeout=30) as client:
+        user = await api.sign_up(client, name)
+    await page.context.add_cookies(
+        [{"name": "boxoffice_session", "value": user["access_token"], "url": root or site.root}]
+    )
+    await page.goto(root or site.root)
+    await expect(page.get_by_role("link", name="Log out")).to_be_visible()

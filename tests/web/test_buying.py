@@ -1,0 +1,92 @@
+"""A fan buys in a browser, and a capped line moves on by itself (issue 11)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+from tests import api
+from tests.web.browser import charge, check_page, join_line, signed_in_fan
+from tests.web.conftest import WEB_BACKENDS, PageFactory, Site, running_site
+
+
+@pytest.fixture(scope="module", params=WEB_BACKENDS)
+def site(request: pytest.FixtureRequest) -> Iterator[Site]:
+    # One admitted fan at a time: the second waits for the first.
+    with running_site(request, queue_max_active=1, sweep_interval_seconds=0.2) as running:
+        yield running
+
+
+async def _concert(site: Site, seats: int = 12) -> int:
+    async with httpx.AsyncClient(base_url=f"{site.root}/api/v1", timeout=30) as client:
+        concert = await api.create_concert(client, title="Seoul Philharmonic")
+        await api.create_schedule(client, concert["id"], seat_count=seats, price=30_000)
+    concert_id: int = concert["id"]
+    return concert_id
+
+
+async def _hold(page: Page, seat: str) -> None:
+    await expect(page).to_have_url(re.compile(r"/seats"))
+    await check_page(page)
+    await page.get_by_role("button", name=f"Seat {seat}", exact=True).click()
+    await expect(page.get_by_role("button", name="Pay")).to_be_visible()
+    await check_page(page)
+
+
+async def test_a_fan_charges_joins_holds_pays_sees_the_ticket_cancels_and_is_refunded(
+    fresh: Site, new_page: PageFactory
+) -> None:
+    concert_id = await _concert(fresh)
+    page = await new_page()
+    await signed_in_fan(page, fresh, "Jiwoo")
+    await charge(page, fresh.root, 100_000)
+    await check_page(page)
+    await join_line(page, fresh.root, concert_id)
+    await _hold(page, "4")
+    await expect(page.get_by_text("30,000 won")).to_be_visible()
+    await expect(page.get_by_text("100,000 won")).to_be_visible()
+    await expect(page.get_by_text(re.compile(r"Time left to pay: 4:5\d"))).to_be_visible()
+    await page.get_by_role("button", name="Pay").click()
+    await expect(page.get_by_text("Payment complete.")).to_be_visible()
+    await check_page(page)
+    await page.get_by_role("button", name="Cancel").click()
+    await expect(page.get_by_text("30,000 won was refunded to your balance")).to_be_visible()
+    await expect(page.get_by_text("Cancelled, 30,000 won refunded")).to_be_visible()
+    await check_page(page)
+    await page.get_by_role("link", name="Balance").click()
+    await expect(page.get_by_text("100,000 won").first).to_be_visible()
+    await expect(page.get_by_role("cell", name="Refund")).to_be_visible()
+    await check_page(page)
+
+
+async def test_the_second_fan_waits_at_position_one_and_moves_on_when_the_first_pays(
+    fresh: Site, new_page: PageFactory
+) -> None:
+    concert_id = await _concert(fresh)
+    first, second = await new_page(), await new_page()
+    await signed_in_fan(first, fresh, "First", root=fresh.root)
+    await signed_in_fan(second, fresh, "Second", root=fresh.other())
+    await charge(first, fresh.root, 50_000)
+    await join_line(first, fresh.root, concert_id)
+    await _hold(first, "1")
+
+    await join_line(second, fresh.other(), concert_id)
+    await expect(second).to_have_url(re.compile(r"/wait$"))
+    status = second.get_by_role("status")
+    await expect(status).to_contain_text("position")
+    await expect(status).to_contain_text("1")
+    await check_page(second)
+
+    url_before = second.url
+    await first.get_by_role("button", name="Pay").click()
+    await expect(first.get_by_text("Payment complete.")).to_be_visible()
+    # No reload: the waiting page takes the second fan to the seat map by itself.
+    await expect(second).to_have_url(re.compile(r"/seats"), timeout=15_000)
+    assert url_before.endswith("/wait")
+    await expect(second.get_by_role("button", name="Seat 1", exact=True)).to_be_disabled()
+    await expect(second.get_by_role("button", name="Seat 2", exact=True)).to_be_enabled()
+    await check_page(second)

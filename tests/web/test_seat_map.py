@@ -1,0 +1,102 @@
+"""Two fans on one live seat map, a lost race, and a hold that runs out (issue 11)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+from tests import api
+from tests.web.browser import charge, check_page, join_line, signed_in_fan
+from tests.web.conftest import WEB_BACKENDS, PageFactory, Site, running_site
+
+HOLD_SECONDS = 6
+
+
+@pytest.fixture(scope="module", params=WEB_BACKENDS)
+def site(request: pytest.FixtureRequest) -> Iterator[Site]:
+    with running_site(
+        request,
+        queue_max_active=50,
+        hold_ttl_seconds=HOLD_SECONDS,
+        sweep_interval_seconds=0.2,
+    ) as running:
+        yield running
+
+
+async def _two_fans_on_the_map(site: Site, new_page: PageFactory) -> tuple[Page, Page]:
+    async with httpx.AsyncClient(base_url=f"{site.root}/api/v1", timeout=30) as client:
+        concert = await api.create_concert(client, title="Busan Rock Festival")
+        await api.create_schedule(client, concert["id"], seat_count=20, price=10_000)
+    fans = []
+    for name, root in (("Minji", site.root), ("Hyun", site.other())):
+        page = await new_page()
+        await signed_in_fan(page, site, name, root=root)
+        await charge(page, root, 50_000)
+        await join_line(page, root, concert["id"])
+        await expect(page).to_have_url(re.compile(r"/seats"))
+        fans.append(page)
+    return fans[0], fans[1]
+
+
+async def test_a_hold_greys_the_seat_out_on_the_other_fans_map_and_a_lost_race_says_so(
+    fresh: Site, new_page: PageFactory
+) -> None:
+    one, other = await _two_fans_on_the_map(fresh, new_page)
+    await check_page(other)
+    await one.get_by_role("button", name="Seat 3", exact=True).click()
+    await expect(one.get_by_role("button", name="Pay")).to_be_visible()
+    # Within a second, without a reload.
+    await expect(other.get_by_role("button", name="Seat 3", exact=True)).to_be_disabled(
+        timeout=1_500
+    )
+
+    # Both reach for the same seat at once: one gets it, the other is told, and keeps the map.
+    one_back = one.get_by_role("link", name="Back to the seat map")
+    await one_back.click()
+    for number in (7, 8, 9, 10):
+        clicks = [
+            page.evaluate("n => document.querySelector(`[aria-label='Seat ${n}']`).click()", number)
+            for page in (one, other)
+        ]
+        await asyncio.gather(*clicks)
+        await asyncio.gather(*(page.wait_for_load_state() for page in (one, other)))
+        await asyncio.sleep(0.5)
+        told = [
+            page
+            for page in (one, other)
+            if await page.get_by_text(f"Seat {number} was just taken").count()
+        ]
+        if told:
+            break
+    else:
+        pytest.fail("no click ever raced the other one")
+    loser = told[0]
+    winner = other if loser is one else one
+    await expect(loser.get_by_role("alert")).to_have_text(f"Seat {number} was just taken")
+    await expect(loser.get_by_role("button", name=f"Seat {number}", exact=True)).to_be_disabled()
+    await expect(loser.get_by_role("button", name="Seat 12", exact=True)).to_be_enabled()
+    await expect(winner.get_by_role("button", name="Pay")).to_be_visible()
+    await check_page(loser)
+
+
+async def test_a_hold_running_out_tells_the_fan_and_frees_the_seat_on_the_other_map(
+    fresh: Site, new_page: PageFactory
+) -> None:
+    one, other = await _two_fans_on_the_map(fresh, new_page)
+    await one.get_by_role("button", name="Seat 5", exact=True).click()
+    await expect(one.get_by_text(re.compile(r"Time left to pay: 0:0\d"))).to_be_visible()
+    await check_page(one)
+    await expect(other.get_by_role("button", name="Seat 5", exact=True)).to_be_disabled()
+    await expect(one.get_by_role("alert")).to_have_text(
+        "Your hold has expired and the seat went back on sale.", timeout=HOLD_SECONDS * 1000 + 2000
+    )
+    await expect(one.get_by_role("button", name="Pay")).to_be_disabled()
+    await expect(other.get_by_role("button", name="Seat 5", exact=True)).to_be_enabled(
+        timeout=3_000
+    )
+    await check_page(one)
