@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 
 from tests.conftest import ADMIN_KEY
-from tests.web.browser import check_page
+from tests.web.browser import charge, check_page, signed_in_fan
 from tests.web.conftest import WEB_BACKENDS, PageFactory, Site, running_site
 
 
@@ -63,3 +63,27 @@ async def test_the_operator_creates_a_concert_and_a_date_that_fans_see(
     await expect(fan.get_by_role("button", name="Join the line")).to_be_visible()
     await expect(fan.get_by_text("40 / 40")).to_be_visible()
     await check_page(fan)
+
+    # The operator watches the sale while the fan buys: the counters move without a reload.
+    await operator.get_by_role("link", name="Live sale").click()
+    status = operator.get_by_role("status")
+    await expect(status).to_contain_text("sold")
+    await expect(status).to_contain_text("held")
+    await expect(status).to_contain_text("free")
+    await _expect_counts(operator, sold="0", held="0", free="40", revenue="0")
+    await check_page(operator)
+    await signed_in_fan(fan, fresh, "Seo-yeon", root=fresh.other())
+    await charge(fan, fresh.other(), 100_000)
+    await fan.goto(f"{fresh.other()}/")
+    await fan.get_by_role("link", name="Han River Sessions").click()
+    await fan.get_by_role("button", name="Join the line").click()
+    await fan.get_by_role("button", name="Seat 9", exact=True).click()
+    await _expect_counts(operator, sold="0", held="1", free="39", revenue="0")
+    await fan.get_by_role("button", name="Pay").click()
+    await expect(fan.get_by_text("Payment complete.")).to_be_visible()
+    await _expect_counts(operator, sold="1", held="0", free="39", revenue="77,000")
+
+
+async def _expect_counts(page: Page, **counts: str) -> None:
+    for name, value in counts.items():
+        await expect(page.locator(f"[data-count={name}]")).to_have_text(value, timeout=5_000)

@@ -14,6 +14,7 @@ from boxoffice.catalog import service as catalog
 from boxoffice.catalog.schemas import SeatIn
 from boxoffice.clock import utcnow
 from boxoffice.errors import DomainError
+from boxoffice.operator import service as operator
 from boxoffice.pagination import PageRequest
 from boxoffice.web import forms, i18n, messages, session
 from boxoffice.web.rendering import gettext_for, render
@@ -200,6 +201,11 @@ async def sale_numbers(schedule_id: ScheduleId, db: Db) -> JSONResponse:
     return JSONResponse(numbers, headers={"Cache-Control": "no-store"})
 
 
-async def _sale_numbers(db: Db, schedule_id: int) -> dict[str, int | None]:
-    schedule = await catalog.get_schedule(db, schedule_id)
-    return {"free": schedule.available_seats, "sold": None, "held": None, "revenue": None}
+async def _sale_numbers(db: Db, schedule_id: int) -> dict[str, int]:
+    report = await operator.schedule_report(db, schedule_id)
+    return {
+        "sold": report.sold,
+        "held": report.held,
+        "free": report.free,
+        "revenue": report.revenue,
+    }

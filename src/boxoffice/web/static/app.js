@@ -137,10 +137,11 @@
   }
 
   function liveSale(region) {
+    const format = new Intl.NumberFormat(document.documentElement.lang || "en");
     function update(numbers) {
       Object.keys(numbers).forEach(function (key) {
         const el = region.querySelector('[data-count="' + key + '"]');
-        if (el) el.textContent = numbers[key];
+        if (el && typeof numbers[key] === "number") el.textContent = format.format(numbers[key]);
       });
     }
     function poll() {
