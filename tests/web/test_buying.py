@@ -90,3 +90,20 @@ async def test_the_second_fan_waits_at_position_one_and_moves_on_when_the_first_
     await expect(second.get_by_role("button", name="Seat 1", exact=True)).to_be_disabled()
     await expect(second.get_by_role("button", name="Seat 2", exact=True)).to_be_enabled()
     await check_page(second)
+
+
+async def test_a_korean_browser_gets_korean_pages_and_can_switch_to_english(
+    fresh: Site, new_page: PageFactory
+) -> None:
+    concert_id = await _concert(fresh)
+    page = await new_page(locale="ko-KR")
+    await page.goto(fresh.root)
+    await expect(page.get_by_role("heading", name="공연")).to_be_visible()
+    await page.get_by_role("link", name="Seoul Philharmonic").click()
+    await expect(page.get_by_role("button", name="대기열 들어가기")).to_be_visible()
+    await check_page(page)
+    await page.get_by_role("link", name="English").click()
+    await expect(page).to_have_url(f"{fresh.root}/concerts/{concert_id}")
+    await expect(page.get_by_role("button", name="Join the line")).to_be_visible()
+    await page.get_by_role("link", name="한국어").click()
+    await expect(page.get_by_role("button", name="대기열 들어가기")).to_be_visible()

@@ -69,4 +69,5 @@ async def test_the_demo_concert_can_be_bought_in_a_browser(
     await page.get_by_role("button", name="Pay").click()
     await expect(page.get_by_text("Payment complete.")).to_be_visible()
     await expect(page.get_by_text("Confirmed")).to_be_visible()
+    await expect(page.get_by_text("7:00 PM")).to_be_visible()  # an evening show in Seoul
     await check_page(page)

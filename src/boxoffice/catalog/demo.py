@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -29,7 +30,9 @@ async def load_demo_if_empty(db: Database) -> bool:
         if (await conn.execute(select(func.count()).select_from(concert))).scalar_one():
             return False
     created = await service.create_concert(db, DEMO_TITLE, duration_minutes=150)
-    first_night = (utcnow() + timedelta(days=7)).replace(hour=19, minute=0, second=0, microsecond=0)
+    # 7 pm in Seoul, where the audience is (the pages show it in each visitor's zone).
+    week_ahead = (utcnow() + timedelta(days=7)).astimezone(ZoneInfo("Asia/Seoul"))
+    first_night = week_ahead.replace(hour=19, minute=0, second=0, microsecond=0)
     for offset in (0, 1):
         await service.create_schedule(
             db, created.id, first_night + timedelta(days=offset), _seats()

@@ -5,6 +5,7 @@ messages.po`, compiled in memory at start-up so the repository holds only the te
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -94,7 +95,9 @@ class Formatter:
     def when(self, moment: datetime) -> str:
         # A skeleton, not a pattern: each language orders weekday, day and month its own way.
         day = format_skeleton("yMMMEd", moment, tzinfo=self.zone, locale=self.locale)
-        hour = format_time(moment, "short", tzinfo=self.zone, locale=self.locale)
+        # The wide day period: Korean readers expect 오전/오후 where the short form says AM/PM.
+        pattern = re.sub(r"(?<![a'])a(?![a'])", "aaaa", self.locale.time_formats["short"].pattern)
+        hour = format_time(moment, pattern, tzinfo=self.zone, locale=self.locale)
         joined: str = self.locale.datetime_formats["medium"].format(hour, day)
         return joined
 
