@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 
 from boxoffice import ops, web
 from boxoffice.api import COMMON_PROBLEMS, PROBLEM_JSON, UNREACHABLE
+from boxoffice.body_limit import BodyLimitMiddleware
 from boxoffice.catalog import counters
 from boxoffice.catalog.router import admin as catalog_admin_router
 from boxoffice.catalog.router import router as catalog_router
@@ -83,6 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Added first, so it runs inside the observability middleware: refused bodies are counted
+    # and logged like every other answer.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware)
     for router in (
         users_router,

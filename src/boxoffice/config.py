@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     queue_max_active: int = Field(default=100, ge=1)
     queue_active_ttl_seconds: float = Field(default=600, gt=0)
     sweep_interval_seconds: float = Field(default=1, gt=0)
+    # Room for any body the API takes (a schedule of ~1,500 explicitly listed seats), and no
+    # more: a request body is held in memory while it is parsed.
+    max_body_bytes: int = Field(default=65536, ge=1024)
     db_pool_size: int = Field(default=20, ge=1, le=1000)
     log_level: str = "INFO"
     # How long an idle HTTP connection stays open. Behind a reverse proxy that reuses its

@@ -118,5 +118,9 @@ class IdempotencyKeyReused(DomainError):
     status, code, title = 422, "IDEMPOTENCY_KEY_REUSED", "Idempotency key reused"
 
 
+class PayloadTooLarge(DomainError):
+    status, code, title = 413, "PAYLOAD_TOO_LARGE", "Payload too large"
+
+
 class ServiceUnavailable(DomainError):
     status, code, title = 503, "SERVICE_UNAVAILABLE", "Service unavailable"
