@@ -20,10 +20,14 @@ from boxoffice.body_limit import BodyLimitMiddleware
 from boxoffice.catalog import counters
 from boxoffice.catalog.router import admin as catalog_admin_router
 from boxoffice.catalog.router import router as catalog_router
+from boxoffice.clock import utcnow
 from boxoffice.config import Settings, get_settings
 from boxoffice.db import Database
 from boxoffice.errors import DomainError, ServiceUnavailable, ValidationFailed
 from boxoffice.idempotency import store as idempotency
+from boxoffice.live import changelog
+from boxoffice.live.hub import LiveSeats
+from boxoffice.live.router import router as live_router
 from boxoffice.observability import ObservabilityMiddleware
 from boxoffice.operator.router import router as operator_router
 from boxoffice.payments.router import router as payments_router
@@ -41,6 +45,7 @@ log = logging.getLogger("boxoffice")
 API_PREFIX = "/api/v1"
 # Keys are kept for a day; deleting the old ones once a minute per process is plenty.
 PURGE_IDEMPOTENCY_KEYS_EVERY_SECONDS = 60.0
+PRUNE_SEAT_CHANGES_EVERY_SECONDS = 30.0
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -56,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             RedisWaitingRoom(redis, settings) if redis else DatabaseWaitingRoom(db, settings)
         )
         app.state.waiting_room = room
+        live_seats = LiveSeats(db, redis)
+        app.state.live_seats = live_seats
         sweeper = Sweeper(
             {
                 "expire holds": lambda: reservations.sweep_expired_holds(db),
@@ -64,6 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     lambda: idempotency.purge_expired(db), PURGE_IDEMPOTENCY_KEYS_EVERY_SECONDS
                 ),
                 "admit from waiting rooms": room.tick,
+                "prune seat changes": throttled(
+                    lambda: changelog.prune(db, utcnow() - changelog.RETENTION),
+                    PRUNE_SEAT_CHANGES_EVERY_SECONDS,
+                ),
             },
             settings.sweep_interval_seconds,
         )
@@ -73,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await sweeper.stop()
+            await live_seats.close()
             if redis is not None:
                 await redis.aclose()
             await db.dispose()
@@ -96,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         payments_router,
         queue_router,
         operator_router,
+        live_router,
     ):
         app.include_router(router, prefix=API_PREFIX, responses=COMMON_PROBLEMS)
     app.include_router(ops.router)

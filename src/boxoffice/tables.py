@@ -211,6 +211,21 @@ seat_count_delta = Table(
     Index(None, "schedule_id"),
 )
 
+# Every change of a seat's status, appended by a trigger (migration 0004) for the live seat maps.
+# The id orders the changes; the sweeper prunes rows older than a reconnecting client may ask for.
+seat_change = Table(
+    "seat_change",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("schedule_id", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("seat_id", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index(None, "schedule_id", "id"),
+    Index(None, "created_at"),
+    sqlite_autoincrement=True,
+)
+
 idempotency_key = Table(
     "idempotency_key",
     metadata,
