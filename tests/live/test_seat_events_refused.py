@@ -50,6 +50,6 @@ async def test_the_seat_stream_is_refused_without_a_user_or_an_admission(
 
     missing = await client.get(path(schedule["id"] + 1000), headers=first_headers)
     assert (missing.status_code, missing.json()["code"]) == (404, "SCHEDULE_NOT_FOUND")
-    for bad in ("abc", "0", "-1"):
+    for bad in ("abc", "0", "-1", "1.0"):
         malformed = await client.get(path(bad), headers=first_headers)
         assert (malformed.status_code, malformed.json()["code"]) == (422, "VALIDATION_ERROR")
