@@ -80,6 +80,12 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["streams"]:
+        # The live seat-map streams have a command line of their own.
+        from bench.scenarios import streams
+
+        return streams.main(given[1:])
     args = parse(argv)
     result, ok = asyncio.run(run(args))
     print(report.render(result))

@@ -1,0 +1,308 @@
+"""`python -m bench streams [--quick]`: thousands of open seat-map streams on one schedule while
+holds and cancellations run.
+
+The service runs with several worker processes on PostgreSQL and Redis; the kernel spreads the
+streams' connections over the workers. Each stream is a plain HTTP/1.1 connection read by this
+process (no HTTP client library: at 5,000 connections its overhead would be the bottleneck).
+It reports whether every change reached every stream, complete and in order; the delay from the
+change's write in the database (its `created_at`, taken a moment before commit) to its arrival
+on each stream; and the memory the workers took per open stream.
+
+Client and server share the machine's cores, so the delays include the client's own lag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import statistics
+import time
+from array import array
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from bench import fixtures, machine
+from bench.fixtures import User
+from bench.http import ClientPool
+from bench.report import REPORTS
+from bench.stack import DATABASE, DATABASE_URL, REDIS_URL, Server, running_service
+from boxoffice.db import Database
+from boxoffice.tables import seat_change
+
+
+@dataclass(frozen=True)
+class Sizes:
+    name: str
+    streams: int
+    seats: int
+    watchers: int  # users the streams are opened as (each may hold many streams)
+    holders: int
+    holds_per_second: float
+    seconds: float
+
+
+FULL = Sizes(
+    "full", streams=5000, seats=200, watchers=50, holders=20, holds_per_second=10, seconds=30
+)
+QUICK = Sizes(
+    "quick", streams=500, seats=100, watchers=10, holders=10, holds_per_second=5, seconds=10
+)
+# Each hold is cancelled this long after it was taken: two changes per hold.
+HOLD_FOR_SECONDS = 1.0
+OPENING_AT_ONCE = 100
+
+
+class SeatStream:
+    """One open stream: the ids of the `seat` events it got and when (wall clock, seconds)."""
+
+    def __init__(self) -> None:
+        self.snapshot_id: int | None = None
+        self.ids = array("q")
+        self.arrived = array("d")
+        self.error: str | None = None
+        self.opened = asyncio.Event()
+
+    async def run(self, host: str, port: int, path: str, headers: dict[str, str]) -> None:
+        try:
+            reader, writer = await asyncio.open_connection(host, port, limit=1 << 22)
+        except OSError as error:
+            self.error = repr(error)
+            self.opened.set()
+            return
+        try:
+            lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream"]
+            lines += [f"{key}: {value}" for key, value in headers.items()]
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                self.error = head.split(b"\r\n", 1)[0].decode()
+                return
+            await self._read_chunks(reader)
+        except (OSError, asyncio.IncompleteReadError) as error:
+            self.error = self.error or repr(error)
+        finally:
+            self.opened.set()
+            writer.close()
+
+    async def _read_chunks(self, reader: asyncio.StreamReader) -> None:
+        pending = b""
+        while True:
+            size = int((await reader.readline()).strip() or b"0", 16)
+            if size == 0:
+                return
+            pending += (await reader.readexactly(size + 2))[:-2]
+            *complete, pending = pending.split(b"\n\n")
+            now = time.time()
+            for block in complete:
+                self._note(block, now)
+
+    def _note(self, block: bytes, now: float) -> None:
+        if block.startswith(b"event: seat\nid: "):
+            self.ids.append(int(block[16 : block.index(b"\n", 16)]))
+            self.arrived.append(now)
+        elif b"event: snapshot\nid: " in block:
+            start = block.index(b"event: snapshot\nid: ") + 20
+            self.snapshot_id = int(block[start : block.index(b"\n", start)])
+            self.opened.set()
+
+
+def _worker_rss(server: Server) -> int:
+    total = 0
+    for pid in server.worker_pids():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+def _worker_cpu_seconds(server: Server) -> float:
+    ticks = 0
+    for pid in server.worker_pids():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / 100
+
+
+async def _open_streams(
+    server: Server, watchers: list[User], schedule_id: int, count: int
+) -> tuple[list[SeatStream], list[asyncio.Task[None]]]:
+    url = urlsplit(server.base_url)
+    host, port = url.hostname or "127.0.0.1", url.port or 80
+    path = f"{url.path}/schedules/{schedule_id}/seats/events"
+    streams = [SeatStream() for _ in range(count)]
+    tasks: list[asyncio.Task[None]] = []
+    for first in range(0, count, OPENING_AT_ONCE):
+        batch = streams[first : first + OPENING_AT_ONCE]
+        for offset, stream in enumerate(batch):
+            watcher = watchers[(first + offset) % len(watchers)]
+            tasks.append(asyncio.create_task(stream.run(host, port, path, watcher.headers)))
+        await asyncio.gather(*(stream.opened.wait() for stream in batch))
+    return streams, tasks
+
+
+async def _hold_and_cancel(http: ClientPool, user: User, seat_id: int, free: list[int]) -> bool:
+    held = await http.request(
+        "POST", "/reservations", json={"seat_id": seat_id}, headers=user.headers
+    )
+    if held.status_code != 201:
+        free.append(seat_id)
+        return False
+    await asyncio.sleep(HOLD_FOR_SECONDS)
+    reservation = held.json()["id"]
+    await http.request("POST", f"/reservations/{reservation}/cancel", headers=user.headers)
+    free.append(seat_id)
+    return True
+
+
+async def _run_holds(
+    http: ClientPool, holders: list[User], seat_ids: list[int], sizes: Sizes
+) -> int:
+    free = list(seat_ids)
+    random.Random(7).shuffle(free)
+    work: list[asyncio.Task[bool]] = []
+    interval = 1 / sizes.holds_per_second
+    started = time.monotonic()
+    for n in range(int(sizes.seconds * sizes.holds_per_second)):
+        await asyncio.sleep(max(0.0, started + n * interval - time.monotonic()))
+        if free:
+            user = holders[n % len(holders)]
+            work.append(asyncio.create_task(_hold_and_cancel(http, user, free.pop(), free)))
+    return sum(await asyncio.gather(*work))
+
+
+async def _logged(schedule_id: int) -> dict[int, float]:
+    """The schedule's changes: id -> when it was written (seconds since the epoch)."""
+    db = Database(DATABASE_URL)
+    try:
+        async with db.reading() as conn:
+            rows = await conn.execute(
+                select(seat_change.c.id, seat_change.c.created_at)
+                .where(seat_change.c.schedule_id == schedule_id)
+                .order_by(seat_change.c.id)
+            )
+            return {row.id: row.created_at.timestamp() for row in rows}
+    finally:
+        await db.dispose()
+
+
+async def _wait_for_delivery(streams: list[SeatStream], last_id: int, within: float) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if all(s.error or (s.ids and s.ids[-1] >= last_id) for s in streams):
+            return
+        await asyncio.sleep(0.2)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _judge(streams: list[SeatStream], logged: dict[int, float]) -> dict[str, Any]:
+    ids = sorted(logged)
+    complete = in_order = 0
+    delays: list[float] = []
+    for stream in streams:
+        expected = [i for i in ids if stream.snapshot_id is None or i > stream.snapshot_id]
+        got = list(stream.ids)
+        complete += got == expected
+        in_order += got == sorted(got)
+        delays.extend(
+            at - logged[i] for i, at in zip(stream.ids, stream.arrived, strict=True) if i in logged
+        )
+    return {
+        "changes": len(ids),
+        "streams_complete": complete,
+        "streams_in_order": in_order,
+        "deliveries": len(delays),
+        "delay_ms": {
+            "p50": round(statistics.median(delays) * 1000, 1) if delays else None,
+            "p99": round(_percentile(delays, 0.99) * 1000, 1) if delays else None,
+            "max": round(max(delays) * 1000, 1) if delays else None,
+        },
+    }
+
+
+async def run(sizes: Sizes, workers: int) -> dict[str, Any]:
+    settings = {"queue_max_active": 100_000, "db_pool_size": 20}
+    async with (
+        running_service(settings, workers, REPORTS / "logs") as server,
+        ClientPool(server.base_url, 32) as http,
+    ):
+        concert = await fixtures.create_concert(http, "Streams")
+        schedule_id = await fixtures.create_schedule(http, concert, sizes.seats, 10_000)
+        people = await fixtures.create_users(sizes.watchers + sizes.holders, 10**9, "streams")
+        await fixtures.admit_all(http, people, concert)
+        watchers, holders = people[: sizes.watchers], people[sizes.watchers :]
+        seat_ids = await fixtures.seat_ids(http, holders[0], schedule_id)
+
+        rss_before = _worker_rss(server)
+        opening = time.monotonic()
+        streams, tasks = await _open_streams(server, watchers, schedule_id, sizes.streams)
+        opened_in = time.monotonic() - opening
+        await asyncio.sleep(2)
+        rss_open = _worker_rss(server)
+        refused = [s.error for s in streams if s.error]
+
+        cpu_before = _worker_cpu_seconds(server)
+        holds = await _run_holds(http, holders, seat_ids, sizes)
+        logged = await _logged(schedule_id)
+        await _wait_for_delivery(streams, max(logged, default=0), within=10)
+        cpu_used = _worker_cpu_seconds(server) - cpu_before
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    verdict = _judge([s for s in streams if not s.error], logged)
+    return {
+        "streams": sizes.streams,
+        "streams_open": sizes.streams - len(refused),
+        "refused": refused[:5],
+        "opened_in_seconds": round(opened_in, 1),
+        "holds": holds,
+        "workers": workers,
+        "memory_per_stream_kib": round((rss_open - rss_before) / max(1, sizes.streams) / 1024, 1),
+        "worker_rss_mib": {"before": rss_before >> 20, "with_streams": rss_open >> 20},
+        "worker_cpu_seconds_during_holds": round(cpu_used, 1),
+        **verdict,
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench streams", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="500 streams, about a minute")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--streams", type=int, default=None, help="open streams")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    if args.streams:
+        sizes = Sizes(**{**asdict(sizes), "streams": args.streams})
+    # One file descriptor per stream, here and in the workers (which inherit the limit).
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    started = datetime.now(UTC)
+    result = {
+        "scenario": "streams",
+        "sizes": asdict(sizes),
+        "started_at": started.isoformat(timespec="seconds"),
+        "machine": machine.describe(),
+        "stack": {"database": DATABASE, "redis": REDIS_URL},
+        **asyncio.run(run(sizes, args.workers)),
+    }
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    path = REPORTS / f"streams-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    for key, value in result.items():
+        if key not in ("machine", "sizes"):
+            print(f"{key:34} {value}")
+    print(f"\nreport: {path}")
+    passed = result["streams_complete"] == result["streams_open"] == sizes.streams
+    return 0 if passed else 1
