@@ -16,20 +16,30 @@ from tests.conftest import ADMIN_KEY
 
 _emails = itertools.count(1)
 ADMIN = {"X-Admin-Key": ADMIN_KEY}
+PASSWORD = "correct horse battery"
 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def sign_up(client: httpx.AsyncClient, name: str = "Fan") -> dict[str, Any]:
+async def sign_up(
+    client: httpx.AsyncClient, name: str = "Fan", password: str = PASSWORD
+) -> dict[str, Any]:
+    """A new user with a unique email; the body of POST /users plus `password` and `headers`."""
+    email = f"fan{next(_emails)}-{id(client)}@example.com"
     response = await client.post(
-        "/users", json={"name": name, "email": f"fan{next(_emails)}-{id(client)}@example.com"}
+        "/users", json={"name": name, "email": email, "password": password}
     )
     assert response.status_code == 201, response.text
     user: dict[str, Any] = response.json()
+    user["password"] = password
     user["headers"] = bearer(user["access_token"])
     return user
+
+
+async def log_in(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
+    return await client.post("/auth/token", json={"email": email, "password": password})
 
 
 async def charge(client: httpx.AsyncClient, user: dict[str, Any], amount: int) -> httpx.Response:

@@ -27,6 +27,13 @@ from tests import backends
 
 ADMIN_KEY = "test-admin-key"
 JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256"
+# Argon2id at its cheapest: the tests sign up thousands of users, and what they check about
+# passwords does not depend on the cost.
+CHEAP_PASSWORD_HASHING: dict[str, int] = {
+    "password_time_cost": 1,
+    "password_memory_kib": 8,
+    "password_parallelism": 1,
+}
 
 
 @pytest.fixture(scope="session")
@@ -115,6 +122,7 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         "jwt_secret": JWT_SECRET,
         "sweep_interval_seconds": 0.2,
         "log_level": "WARNING",
+        **CHEAP_PASSWORD_HASHING,
         **overrides,
     }
     return Settings(_env_file=None, **values)

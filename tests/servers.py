@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ADMIN_KEY, JWT_SECRET
+from tests.conftest import ADMIN_KEY, CHEAP_PASSWORD_HASHING, JWT_SECRET
 
 
 class Server(str):
@@ -60,7 +60,10 @@ def running_servers(database_url: str, count: int = 2, **settings: Any) -> Itera
         "BOXOFFICE_ADMIN_KEY": ADMIN_KEY,
         "BOXOFFICE_JWT_SECRET": JWT_SECRET,
         "BOXOFFICE_LOG_LEVEL": "WARNING",
-        **{f"BOXOFFICE_{key.upper()}": str(value) for key, value in settings.items()},
+        **{
+            f"BOXOFFICE_{key.upper()}": str(value)
+            for key, value in {**CHEAP_PASSWORD_HASHING, **settings}.items()
+        },
     }
     processes: list[subprocess.Popen[bytes]] = []
     bases: list[str] = []

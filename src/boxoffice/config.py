@@ -6,6 +6,7 @@ import logging
 from functools import lru_cache
 from typing import Literal
 
+from argon2.profiles import RFC_9106_LOW_MEMORY
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -43,6 +44,12 @@ class Settings(BaseSettings):
     # Room for any body the API takes (a schedule of ~1,500 explicitly listed seats), and no
     # more: a request body is held in memory while it is parsed.
     max_body_bytes: int = Field(default=65536, ge=1024)
+    # Argon2id cost of a password hash. The defaults are argon2-cffi's recommended profile
+    # (RFC 9106, low memory); tests and the benchmark set cheap ones to stay fast. Memory is in
+    # KiB and must be at least 8 per lane.
+    password_time_cost: int = Field(default=RFC_9106_LOW_MEMORY.time_cost, ge=1, le=100)
+    password_memory_kib: int = Field(default=RFC_9106_LOW_MEMORY.memory_cost, ge=8, le=4 * 1024**2)
+    password_parallelism: int = Field(default=RFC_9106_LOW_MEMORY.parallelism, ge=1, le=64)
     db_pool_size: int = Field(default=20, ge=1, le=1000)
     log_level: str = "INFO"
     # How long an idle HTTP connection stays open. Behind a reverse proxy that reuses its
@@ -71,6 +78,12 @@ class Settings(BaseSettings):
         if len(self.admin_key) < MIN_ADMIN_KEY_CHARS:
             return [f"BOXOFFICE_ADMIN_KEY must be at least {MIN_ADMIN_KEY_CHARS} characters long"]
         return []
+
+    @model_validator(mode="after")
+    def _argon2_needs_eight_kib_per_lane(self) -> Settings:
+        if self.password_memory_kib < 8 * self.password_parallelism:
+            raise ValueError("BOXOFFICE_PASSWORD_MEMORY_KIB must be at least 8 per lane")
+        return self
 
     def warn_about_development_secrets(self) -> None:
         if self.jwt_secret == DEV_JWT_SECRET:

@@ -37,6 +37,10 @@ class AdminKeyInvalid(DomainError):
     status, code, title = 401, "ADMIN_KEY_INVALID", "Admin key invalid"
 
 
+class InvalidCredentials(DomainError):
+    status, code, title = 401, "INVALID_CREDENTIALS", "Invalid credentials"
+
+
 class QueueTokenInvalid(DomainError):
     status, code, title = 403, "QUEUE_TOKEN_INVALID", "Queue token invalid"
 

@@ -94,6 +94,8 @@ users = Table(
     Column("name", String(100), nullable=False),
     Column("email", String(320), nullable=False, unique=True),
     Column("balance", Money(), nullable=False, server_default=text("0")),
+    # The encoded Argon2id hash; NULL for accounts made before passwords (no login possible).
+    Column("password_hash", String(255), nullable=True),
     *_timestamps(),
     CheckConstraint("balance >= 0", name="balance_not_negative"),
 )

@@ -44,7 +44,15 @@ async def ledger_state(db: Database) -> tuple[Any, ...]:
 
 @pytest.mark.parametrize(
     "content",
-    [b"{", b"", b"null", b"[]", b'"text"', b'{"name": "Kim", "email": "kim@example.com"', b"\xff"],
+    [
+        b"{",
+        b"",
+        b"null",
+        b"[]",
+        b'"text"',
+        b'{"name": "Kim", "email": "kim@example.com", "password": "secret123"',
+        b"\xff",
+    ],
 )
 async def test_malformed_json_is_a_validation_error(
     client: httpx.AsyncClient, db: Database, content: bytes
@@ -59,13 +67,18 @@ async def test_malformed_json_is_a_validation_error(
 @pytest.mark.parametrize(
     "body",
     [
-        {"name": 5, "email": "kim@example.com"},
-        {"name": "Kim"},
-        {"name": "", "email": "kim@example.com"},
-        {"name": "x" * 101, "email": "kim@example.com"},
-        {"name": "Kim", "email": "not-an-email"},
-        {"name": "Kim", "email": ["kim@example.com"]},
-        {"name": "Line\nbreak", "email": "kim@example.com"},
+        {"name": 5, "email": "kim@example.com", "password": api.PASSWORD},
+        {"name": "Kim", "password": api.PASSWORD},
+        {"name": "", "email": "kim@example.com", "password": api.PASSWORD},
+        {"name": "x" * 101, "email": "kim@example.com", "password": api.PASSWORD},
+        {"name": "Kim", "email": "not-an-email", "password": api.PASSWORD},
+        {"name": "Kim", "email": ["kim@example.com"], "password": api.PASSWORD},
+        {"name": "Line\nbreak", "email": "kim@example.com", "password": api.PASSWORD},
+        {"name": "Kim", "email": "kim@example.com"},
+        {"name": "Kim", "email": "kim@example.com", "password": "seven77"},
+        {"name": "Kim", "email": "kim@example.com", "password": "x" * 129},
+        {"name": "Kim", "email": "kim@example.com", "password": 12345678},
+        {"name": "Kim", "email": "kim@example.com", "password": None},
     ],
 )
 async def test_bad_sign_up_bodies_are_refused(
@@ -212,18 +225,24 @@ async def test_unknown_routes_and_methods_are_problems(client: httpx.AsyncClient
 
 
 async def test_an_email_is_taken_whatever_its_case(client: httpx.AsyncClient, db: Database) -> None:
-    first = await client.post("/users", json={"name": "Kim", "email": "kim@example.com"})
+    first = await client.post(
+        "/users", json={"name": "Kim", "email": "kim@example.com", "password": api.PASSWORD}
+    )
     assert first.status_code == 201
     before = await ledger_state(db)
     for email in ("kim@example.com", "KIM@Example.COM"):
-        again = await client.post("/users", json={"name": "Other", "email": email})
+        again = await client.post(
+            "/users", json={"name": "Other", "email": email, "password": api.PASSWORD}
+        )
         assert_problem(again, 409, "EMAIL_TAKEN")
     assert await ledger_state(db) == before
 
 
 async def test_an_unreachable_database_is_service_unavailable() -> None:
     async with api.app_client(conftest.test_settings(UNREACHABLE_DATABASE)) as client:
-        signed_up = await client.post("/users", json={"name": "Kim", "email": "kim@example.com"})
+        signed_up = await client.post(
+            "/users", json={"name": "Kim", "email": "kim@example.com", "password": api.PASSWORD}
+        )
         assert_problem(signed_up, 503, "SERVICE_UNAVAILABLE")
         assert_problem(await client.get("/concerts"), 503, "SERVICE_UNAVAILABLE")
 
@@ -232,6 +251,7 @@ async def test_an_unreachable_database_is_service_unavailable() -> None:
     "path",
     [
         "/users",
+        "/auth/token",
         "/users/me/balance/charge",
         "/admin/concerts",
         "/admin/concerts/1/schedules",
@@ -259,7 +279,9 @@ async def test_a_body_that_is_not_declared_json_is_refused(
     client: httpx.AsyncClient, db: Database, headers: dict[str, str]
 ) -> None:
     response = await client.post(
-        "/users", content=b'{"name": "Kim", "email": "kim@example.com"}', headers=headers
+        "/users",
+        content=b'{"name": "Kim", "email": "kim@example.com", "password": "secret123"}',
+        headers=headers,
     )
     assert_problem(response, 422, "VALIDATION_ERROR")
     assert await ledger_state(db) == ((), 0)

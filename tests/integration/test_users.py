@@ -6,7 +6,9 @@ from tests import api
 
 
 async def test_sign_up_returns_the_user_and_a_token(client: httpx.AsyncClient) -> None:
-    response = await client.post("/users", json={"name": "Kim", "email": "Kim@Example.com"})
+    response = await client.post(
+        "/users", json={"name": "Kim", "email": "Kim@Example.com", "password": api.PASSWORD}
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["name"] == "Kim" and body["email"] == "kim@example.com" and body["balance"] == 0

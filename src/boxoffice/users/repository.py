@@ -4,22 +4,48 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.db import Record
 from boxoffice.tables import point_history, users
 
 
-async def insert_user(conn: AsyncConnection, name: str, email: str, now: datetime) -> Record:
+async def insert_user(
+    conn: AsyncConnection, name: str, email: str, password_hash: str, now: datetime
+) -> Record:
     row: Record = (
         await conn.execute(
             insert(users)
-            .values(name=name, email=email, balance=0, created_at=now, updated_at=now)
+            .values(
+                name=name,
+                email=email,
+                password_hash=password_hash,
+                balance=0,
+                created_at=now,
+                updated_at=now,
+            )
             .returning(users)
         )
     ).one()
     return row
+
+
+async def find_credentials(conn: AsyncConnection, email: str) -> Record | None:
+    """The id and password hash of the user with this (lower-case) email."""
+    query = select(users.c.id, users.c.password_hash).where(users.c.email == email)
+    return (await conn.execute(query)).first()
+
+
+async def replace_password_hash(
+    conn: AsyncConnection, user_id: int, old_hash: str, new_hash: str, now: datetime
+) -> None:
+    """Store a fresh hash of the same password, unless the password changed meanwhile."""
+    await conn.execute(
+        update(users)
+        .where(users.c.id == user_id, users.c.password_hash == old_hash)
+        .values(password_hash=new_hash, updated_at=now)
+    )
 
 
 async def insert_funded_users(

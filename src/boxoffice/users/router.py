@@ -11,9 +11,11 @@ from boxoffice.idempotency.http import IdempotencyKey, fingerprint, run_idempote
 from boxoffice.pagination import Page, PageRequest, page_request
 from boxoffice.users import service
 from boxoffice.users.schemas import (
+    AccessToken,
     BalanceOut,
     ChargeIn,
     ChargeOut,
+    LogIn,
     PointHistoryOut,
     SignedUp,
     SignUp,
@@ -25,7 +27,13 @@ router = APIRouter(tags=["users"])
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(409))
 async def sign_up(body: SignUp, db: Db, settings: AppSettings) -> SignedUp:
-    return await service.sign_up(db, settings, body.name, body.email)
+    return await service.sign_up(db, settings, body.name, body.email, body.password)
+
+
+@router.post("/auth/token", tags=["auth"], responses=problems(401))
+async def log_in(body: LogIn, db: Db, settings: AppSettings) -> AccessToken:
+    """Log in with email and password: a new access token for the bearer header."""
+    return await service.log_in(db, settings, body.email, body.password)
 
 
 @router.get("/users/me", responses=problems(401, 404))

@@ -15,9 +15,27 @@ PersonName = Annotated[
 ]
 
 
+# Length in characters. Long enough for a passphrase, short enough that hashing it costs
+# nothing extra; no other rule, as NIST SP 800-63B advises.
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
 class SignUp(BaseModel):
     name: PersonName
     email: Annotated[EmailStr, Field(max_length=320)]
+    password: Password
+
+
+class LogIn(BaseModel):
+    # Not validated as an address: any string that is no user's email is simply refused.
+    email: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class AccessToken(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires")
 
 
 class UserOut(BaseModel):
