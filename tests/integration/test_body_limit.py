@@ -41,12 +41,16 @@ async def test_a_declared_body_over_the_limit_is_refused_unauthenticated(
     make_client: ClientFactory,
 ) -> None:
     client = await make_client(max_body_bytes=LIMIT)
-    body = padded_json('{"name": "Bot", "email": "bot@example.com"}', LIMIT + 1)
+    body = padded_json(
+        '{"name": "Bot", "email": "bot@example.com", "password": "secret123"}', LIMIT + 1
+    )
     response = await client.post(
         "/users", content=body, headers={"Content-Type": "application/json"}
     )
     assert_too_large(response)
-    signed_up = await client.post("/users", json={"name": "Bot", "email": "bot@example.com"})
+    signed_up = await client.post(
+        "/users", json={"name": "Bot", "email": "bot@example.com", "password": "secret123"}
+    )
     assert signed_up.status_code == 201  # the refused sign-up created nobody
 
 

@@ -139,8 +139,13 @@ async def test_reservations_page_through_every_one_once(shop: httpx.AsyncClient,
 
 async def test_find_users_by_part_of_their_email_in_any_case(shop: httpx.AsyncClient) -> None:
     client = shop
-    kim = await client.post("/users", json={"name": "Kim", "email": "kim.jiwoo@Example.com"})
-    lee = await client.post("/users", json={"name": "Lee", "email": "lee_100%@example.org"})
+    kim = await client.post(
+        "/users",
+        json={"name": "Kim", "email": "kim.jiwoo@Example.com", "password": api.PASSWORD},
+    )
+    lee = await client.post(
+        "/users", json={"name": "Lee", "email": "lee_100%@example.org", "password": api.PASSWORD}
+    )
     assert kim.status_code == lee.status_code == 201
 
     found = await client.get(
