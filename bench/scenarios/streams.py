@@ -19,6 +19,7 @@ import json
 import random
 import resource
 import statistics
+import sys
 import time
 from array import array
 from dataclasses import asdict, dataclass
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from sqlalchemy import select
 
 from bench import fixtures, machine
@@ -114,6 +116,10 @@ class SeatStream:
             self.opened.set()
 
 
+def _say(what: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {what}", file=sys.stderr, flush=True)
+
+
 def _worker_rss(server: Server) -> int:
     total = 0
     for pid in server.worker_pids():
@@ -149,17 +155,22 @@ async def _open_streams(
 
 
 async def _hold_and_cancel(http: ClientPool, user: User, seat_id: int, free: list[int]) -> bool:
-    held = await http.request(
-        "POST", "/reservations", json={"seat_id": seat_id}, headers=user.headers
-    )
-    if held.status_code != 201:
-        free.append(seat_id)
+    """Hold the seat, cancel the hold a second later; whether the hold was taken."""
+    try:
+        held = await http.request(
+            "POST", "/reservations", json={"seat_id": seat_id}, headers=user.headers
+        )
+        if held.status_code != 201:
+            return False
+        await asyncio.sleep(HOLD_FOR_SECONDS)
+        reservation = held.json()["id"]
+        await http.request("POST", f"/reservations/{reservation}/cancel", headers=user.headers)
+        return True
+    except httpx.HTTPError as error:
+        print(f"hold or cancel failed: {error!r}", file=sys.stderr)
         return False
-    await asyncio.sleep(HOLD_FOR_SECONDS)
-    reservation = held.json()["id"]
-    await http.request("POST", f"/reservations/{reservation}/cancel", headers=user.headers)
-    free.append(seat_id)
-    return True
+    finally:
+        free.append(seat_id)
 
 
 async def _run_holds(
@@ -244,6 +255,7 @@ async def run(sizes: Sizes, workers: int) -> dict[str, Any]:
         watchers, holders = people[: sizes.watchers], people[sizes.watchers :]
         seat_ids = await fixtures.seat_ids(http, holders[0], schedule_id)
 
+        _say(f"{sizes.streams} streams opening")
         rss_before = _worker_rss(server)
         opening = time.monotonic()
         streams, tasks = await _open_streams(server, watchers, schedule_id, sizes.streams)
@@ -252,6 +264,7 @@ async def run(sizes: Sizes, workers: int) -> dict[str, Any]:
         rss_open = _worker_rss(server)
         refused = [s.error for s in streams if s.error]
 
+        _say(f"opened in {opened_in:.0f} s; holding for {sizes.seconds:.0f} s")
         cpu_before = _worker_cpu_seconds(server)
         holds = await _run_holds(http, holders, seat_ids, sizes)
         logged = await _logged(schedule_id)
