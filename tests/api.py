@@ -48,10 +48,13 @@ async def charge(client: httpx.AsyncClient, user: dict[str, Any], amount: int) -
     )
 
 
-async def create_concert(client: httpx.AsyncClient, title: str = "Test Concert") -> dict[str, Any]:
-    response = await client.post(
-        "/admin/concerts", json={"title": title, "duration_minutes": 120}, headers=ADMIN
-    )
+async def create_concert(
+    client: httpx.AsyncClient, title: str = "Test Concert", sale_opens_at: datetime | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"title": title, "duration_minutes": 120}
+    if sale_opens_at is not None:
+        body["sale_opens_at"] = sale_opens_at.isoformat()
+    response = await client.post("/admin/concerts", json=body, headers=ADMIN)
     assert response.status_code == 201, response.text
     concert: dict[str, Any] = response.json()
     return concert

@@ -34,6 +34,7 @@ from boxoffice.payments.router import router as payments_router
 from boxoffice.queue.backend import WaitingRoom
 from boxoffice.queue.database_backend import DatabaseWaitingRoom
 from boxoffice.queue.redis_backend import RedisWaitingRoom
+from boxoffice.queue.router import admin as queue_admin_router
 from boxoffice.queue.router import router as queue_router
 from boxoffice.reservations import service as reservations
 from boxoffice.reservations.router import router as reservations_router
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         queue_router,
         operator_router,
         live_router,
+        queue_admin_router,
     ):
         app.include_router(router, prefix=API_PREFIX, responses=COMMON_PROBLEMS)
     app.include_router(ops.router)

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     max_charge: int = Field(default=10_000_000, ge=1, le=MAX_BALANCE)
     queue_max_active: int = Field(default=100, ge=1)
     queue_active_ttl_seconds: float = Field(default=600, gt=0)
+    # A waiting place nobody asked about (status, events stream) for this long is given up.
+    queue_idle_seconds: float = Field(default=120, gt=0)
     sweep_interval_seconds: float = Field(default=1, gt=0)
     # Room for any body the API takes (a schedule of ~1,500 explicitly listed seats), and no
     # more: a request body is held in memory while it is parsed.

@@ -125,6 +125,20 @@ class Database:
                 await conn.rollback()
 
     @asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one statement that writes. On PostgreSQL it runs in autocommit: the
+        statement is its own transaction, with no BEGIN/COMMIT round trips."""
+        if self.is_sqlite:
+            async with self.transaction() as conn:
+                yield conn
+            return
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.begin()
+            yield conn
+            await conn.commit()
+
+    @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction in which every statement sees the same moment."""
         async with self.engine.connect() as conn:

@@ -81,6 +81,10 @@ class Conflict(DomainError):
     status, code, title = 409, "CONFLICT", "Conflict"
 
 
+class SaleAlreadyOpen(Conflict):
+    code, title = "SALE_ALREADY_OPEN", "Sale already open"
+
+
 class EmailTaken(Conflict):
     code, title = "EMAIL_TAKEN", "Email taken"
 

@@ -119,6 +119,8 @@ concert = Table(
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     Column("title", String(200), nullable=False),
     Column("duration", Time(), nullable=False),
+    # When the sale opens (null: no opening was set); concert bodies show null once it passed.
+    Column("sale_opens_at", UTCDateTime(), nullable=True),
     *_timestamps(),
 )
 
@@ -256,6 +258,8 @@ queue_line = Table(
     Column("rate_window_start", UTCDateTime(), nullable=True),
     Column("rate_window_count", Integer, nullable=False),
     Column("rate_per_second", Float, nullable=True),
+    # The line's own copy of the sale opening, cleared when the line opens (once, for good).
+    Column("opens_at", UTCDateTime(), nullable=True),
 )
 
 LIVE_TICKET = "status IN ('WAITING', 'ACTIVE')"
@@ -271,6 +275,10 @@ queue_ticket = Table(
     Column("active_until", UTCDateTime(), nullable=True),
     Column("expired_at", UTCDateTime(), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    # When someone last asked about the ticket; a waiting one left alone too long expires.
+    # Not indexed on purpose: every status request writes it, and an index would make each of
+    # those writes touch every index of the table.
+    Column("seen_at", UTCDateTime(), nullable=True),
     CheckConstraint("status IN ('WAITING', 'ACTIVE', 'EXPIRED')", name="status_known"),
     UniqueConstraint("concert_id", "seq"),
     # One place per user and line, whatever the code above it does.

@@ -43,7 +43,12 @@ async def test_concerts_are_listed_and_fetched(client: httpx.AsyncClient) -> Non
     assert listed.json() == {"items": created, "next_cursor": None}
     one = await client.get(f"/concerts/{created[1]['id']}")
     assert one.status_code == 200
-    assert one.json() == {"id": created[1]["id"], "title": "Concert 1", "duration_minutes": 120}
+    assert one.json() == {
+        "id": created[1]["id"],
+        "title": "Concert 1",
+        "duration_minutes": 120,
+        "sale_opens_at": None,
+    }
 
 
 async def test_concert_list_pages_with_limit_and_cursor(client: httpx.AsyncClient) -> None:
@@ -150,7 +155,35 @@ async def test_create_concert(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 201
     body = response.json()
-    assert body == {"id": body["id"], "title": "Late Show", "duration_minutes": 95}
+    assert body == {
+        "id": body["id"],
+        "title": "Late Show",
+        "duration_minutes": 95,
+        "sale_opens_at": None,
+    }
+
+
+async def test_create_concert_with_a_sale_opening(client: httpx.AsyncClient) -> None:
+    opening = datetime(2031, 5, 1, 11, 0, tzinfo=UTC)
+    response = await client.post(
+        "/admin/concerts",
+        json={
+            "title": "Drop",
+            "duration_minutes": 95,
+            "sale_opens_at": "2031-05-01T20:00:00+09:00",
+        },
+        headers=api.ADMIN,
+    )
+    naive = await client.post(
+        "/admin/concerts",
+        json={"title": "Drop", "duration_minutes": 95, "sale_opens_at": "2031-05-01T20:00:00"},
+        headers=api.ADMIN,
+    )
+    assert response.status_code == 201, response.text
+    assert datetime.fromisoformat(response.json()["sale_opens_at"]) == opening
+    fetched = await client.get(f"/concerts/{response.json()['id']}")
+    assert fetched.json()["sale_opens_at"] == response.json()["sale_opens_at"]
+    assert naive.status_code == 422
 
 
 async def test_create_schedule_with_seat_count_and_price(

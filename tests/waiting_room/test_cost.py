@@ -90,7 +90,9 @@ async def _redis_line(room: RedisWaitingRoom, concert_id: int, length: int) -> s
     tickets = []
     for start in range(1, length + 1, 50):
         batch = range(start, min(start + 50, length + 1))
-        tickets += [t for t, _ in await asyncio.gather(*(room.join(concert_id, u) for u in batch))]
+        tickets += [
+            t for t, _ in await asyncio.gather(*(room.join(concert_id, u, None) for u in batch))
+        ]
     return max(tickets, key=lambda t: t.position or 0).token
 
 
@@ -144,6 +146,7 @@ async def _database_line(db: Database, length: int) -> str:
                     "status": "ACTIVE" if n == 1 else "WAITING",
                     "active_until": now.replace(year=now.year + 1) if n == 1 else None,
                     "created_at": now,
+                    "seen_at": now,
                 }
                 for n, person in enumerate(people, start=1)
             ],
@@ -169,7 +172,7 @@ async def test_a_status_poll_on_the_database_is_one_indexed_statement(
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", count)
     try:
-        ticket = await room.look_up(token)
+        ticket = await room.look_up(token, keep_alive=True)
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
 
@@ -190,17 +193,9 @@ async def _plan(db: Database, token: str) -> str:
 
 
 async def _compiled_status_query(db: Database, token: str) -> str:
-    """The status statement with its parameter inlined, as the repository builds it."""
-    captured: list[Any] = []
-
-    async with db.reading() as conn:
-
-        def grab(_conn: Any, clauseelement: Any, *_: Any) -> None:
-            captured.append(clauseelement)
-
-        event.listen(conn.sync_connection, "before_execute", grab)
-        await repository.ticket_with_position(conn, token)
-    compiled = captured[0].compile(
-        dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}
-    )
+    """The status statement (the one that also records the request) with its parameters
+    inlined, as the repository builds it."""
+    now = utcnow()
+    query = repository.status_query(token, now, now - datetime.timedelta(minutes=2))
+    compiled = query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})
     return str(compiled)

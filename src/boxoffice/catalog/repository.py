@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.catalog.schemas import SeatIn
@@ -30,15 +31,35 @@ _schedule_columns = (
 
 
 async def insert_concert(
-    conn: AsyncConnection, title: str, duration: time, now: datetime
+    conn: AsyncConnection, title: str, duration: time, sale_opens_at: datetime | None, now: datetime
 ) -> Record:
     row: Record = (
         await conn.execute(
             insert(concert)
-            .values(title=title, duration=duration, created_at=now, updated_at=now)
+            .values(
+                title=title,
+                duration=duration,
+                sale_opens_at=sale_opens_at,
+                created_at=now,
+                updated_at=now,
+            )
             .returning(concert)
         )
     ).one()
+    return row
+
+
+async def update_concert(
+    conn: AsyncConnection, concert_id: int, changes: dict[str, Any], now: datetime
+) -> Record | None:
+    row: Record | None = (
+        await conn.execute(
+            update(concert)
+            .where(concert.c.id == concert_id)
+            .values(**changes, updated_at=now)
+            .returning(concert)
+        )
+    ).first()
     return row
 
 

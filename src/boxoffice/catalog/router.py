@@ -7,7 +7,14 @@ from fastapi import APIRouter, Depends, Query, status
 from boxoffice.api import Db, path_id, problems
 from boxoffice.auth import AdminOnly, CurrentUserId
 from boxoffice.catalog import service
-from boxoffice.catalog.schemas import ConcertIn, ConcertOut, ScheduleIn, ScheduleOut, SeatListing
+from boxoffice.catalog.schemas import (
+    ConcertChange,
+    ConcertIn,
+    ConcertOut,
+    ScheduleIn,
+    ScheduleOut,
+    SeatListing,
+)
 from boxoffice.pagination import Page, PageRequest, page_request
 from boxoffice.queue.gate import QueueToken, Room
 from boxoffice.queue.service import require_admission
@@ -60,7 +67,19 @@ async def list_seats(
 
 @admin.post("/concerts", status_code=status.HTTP_201_CREATED, responses=problems(401))
 async def create_concert(body: ConcertIn, db: Db) -> ConcertOut:
-    return await service.create_concert(db, body.title, body.duration_minutes)
+    return await service.create_concert(db, body.title, body.duration_minutes, body.sale_opens_at)
+
+
+@admin.get("/concerts", responses=problems(401))
+async def list_concerts_for_operator(db: Db, page: Pages) -> Page[ConcertOut]:
+    return await service.list_concerts(db, page)
+
+
+@admin.patch("/concerts/{concert_id}", responses=problems(401, 404, 409))
+async def change_concert(
+    concert_id: ConcertId, body: ConcertChange, db: Db, room: Room
+) -> ConcertOut:
+    return await service.change_concert(db, room, concert_id, body)
 
 
 @admin.post(

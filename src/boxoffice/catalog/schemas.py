@@ -41,15 +41,46 @@ SeatNumber = Annotated[
 Price = Annotated[JsonInt, Field(ge=0, le=MAX_PRICE, description="Whole won")]
 
 
+Minutes = Annotated[JsonInt, Field(gt=0, lt=24 * 60)]
+SaleOpening = Annotated[
+    UtcTime | None,
+    Field(
+        description="When the sale opens (null: open). Whoever joins the line before it is "
+        "put in one random order at the opening."
+    ),
+]
+
+
 class ConcertIn(BaseModel):
     title: Title
-    duration_minutes: JsonInt = Field(gt=0, lt=24 * 60)
+    duration_minutes: Minutes
+    sale_opens_at: SaleOpening = None
+
+
+class ConcertChange(BaseModel):
+    """Any of a concert's fields; `sale_opens_at: null` opens the sale now."""
+
+    title: Title | None = None
+    duration_minutes: Minutes | None = None
+    sale_opens_at: SaleOpening = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of title, duration_minutes, sale_opens_at")
+        for name in ("title", "duration_minutes"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
 
 
 class ConcertOut(BaseModel):
     id: int
     title: str
     duration_minutes: int
+    sale_opens_at: datetime | None = Field(
+        description="When the sale opens; null once it is open or when no opening was set"
+    )
 
 
 class SeatIn(BaseModel):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Literal
+from typing import Any, Literal
 
 from boxoffice.catalog import repository
 from boxoffice.catalog.schemas import (
+    ConcertChange,
     ConcertOut,
     ScheduleOut,
     SeatIn,
@@ -17,19 +18,53 @@ from boxoffice.clock import utcnow
 from boxoffice.db import Database, Record
 from boxoffice.errors import ConcertNotFound, ScheduleNotFound
 from boxoffice.pagination import Page, PageRequest
+from boxoffice.queue.backend import WaitingRoom
 
 
 def _concert_out(row: Record) -> ConcertOut:
     duration: time = row.duration
+    opens_at: datetime | None = row.sale_opens_at
     return ConcertOut(
-        id=row.id, title=row.title, duration_minutes=duration.hour * 60 + duration.minute
+        id=row.id,
+        title=row.title,
+        duration_minutes=duration.hour * 60 + duration.minute,
+        sale_opens_at=opens_at if opens_at is not None and opens_at > utcnow() else None,
     )
 
 
-async def create_concert(db: Database, title: str, duration_minutes: int) -> ConcertOut:
-    duration = time(hour=duration_minutes // 60, minute=duration_minutes % 60)
+def _duration(minutes: int) -> time:
+    return time(hour=minutes // 60, minute=minutes % 60)
+
+
+async def create_concert(
+    db: Database, title: str, duration_minutes: int, sale_opens_at: datetime | None
+) -> ConcertOut:
     async with db.transaction() as conn:
-        row = await repository.insert_concert(conn, title, duration, utcnow())
+        row = await repository.insert_concert(
+            conn, title, _duration(duration_minutes), sale_opens_at, utcnow()
+        )
+    return _concert_out(row)
+
+
+async def change_concert(
+    db: Database, room: WaitingRoom, concert_id: int, change: ConcertChange
+) -> ConcertOut:
+    """Change what the operator gave. A new sale opening reaches the concert's line first: the
+    line refuses (SaleAlreadyOpen) to move an opening that has passed back into the future,
+    and then the concert is left as it was."""
+    await get_concert(db, concert_id)
+    changes: dict[str, Any] = {}
+    if "title" in change.model_fields_set:
+        changes["title"] = change.title
+    if change.duration_minutes is not None:
+        changes["duration"] = _duration(change.duration_minutes)
+    if "sale_opens_at" in change.model_fields_set:
+        await room.reschedule(concert_id, change.sale_opens_at)
+        changes["sale_opens_at"] = change.sale_opens_at
+    async with db.transaction() as conn:
+        row = await repository.update_concert(conn, concert_id, changes, utcnow())
+    if row is None:
+        raise ConcertNotFound(f"Concert {concert_id} does not exist.")
     return _concert_out(row)
 
 

@@ -5,12 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Response, status
 
 from boxoffice.api import Db, path_id, problems
-from boxoffice.auth import CurrentUserId
+from boxoffice.auth import AdminOnly, CurrentUserId
 from boxoffice.queue import service
 from boxoffice.queue.gate import QueueToken, Room
-from boxoffice.queue.schemas import TicketOut
+from boxoffice.queue.schemas import LineOut, TicketOut
 
 router = APIRouter(tags=["waiting room"])
+admin = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminOnly])
 
 ConcertId = Annotated[int, path_id("Concert id")]
 
@@ -41,3 +42,8 @@ async def queue_status(
 )
 async def leave_line(user_id: CurrentUserId, room: Room, queue_token: QueueToken = None) -> None:
     await service.leave(room, queue_token, user_id)
+
+
+@admin.get("/concerts/{concert_id}/queue", responses=problems(401, 404))
+async def concert_line(concert_id: ConcertId, db: Db, room: Room) -> LineOut:
+    return await service.line(db, room, concert_id)

@@ -3,11 +3,13 @@ that guards seat listing, holds and payments."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from boxoffice.db import Database
 from boxoffice.errors import ConcertNotFound, QueueNotAdmitted, QueueTokenInvalid, UserNotFound
 from boxoffice.queue import repository
 from boxoffice.queue.backend import Ticket, WaitingRoom
-from boxoffice.queue.schemas import TicketOut
+from boxoffice.queue.schemas import LineOut, TicketOut
 
 
 async def join(
@@ -16,19 +18,33 @@ async def join(
     """The user's place in the concert's line: the live one they have, or a new one at the end.
     The flag says whether it is new."""
     async with db.reading() as conn:
-        concert_found, user_found = await repository.concert_and_user_exist(
-            conn, concert_id, user_id
-        )
-    if not concert_found:
+        check = await repository.check_join(conn, concert_id, user_id)
+    if not check.concert_found:
         raise ConcertNotFound(f"Concert {concert_id} does not exist.")
-    if not user_found:
+    if not check.user_found:
         raise UserNotFound(f"User {user_id} does not exist.")
-    ticket, created = await room.join(concert_id, user_id)
+    ticket, created = await room.join(concert_id, user_id, check.sale_opens_at)
     return _out(ticket), created
 
 
+async def line(db: Database, room: WaitingRoom, concert_id: int) -> LineOut:
+    async with db.reading() as conn:
+        found = await repository.concert_exists(conn, concert_id)
+    if not found:
+        raise ConcertNotFound(f"Concert {concert_id} does not exist.")
+    stats = await room.stats(concert_id)
+    return LineOut(
+        waiting=stats.waiting,
+        active=stats.active,
+        admitted_per_minute=stats.admitted_per_minute,
+        oldest_wait_seconds=stats.oldest_wait_seconds,
+    )
+
+
 async def status(room: WaitingRoom, token: str | None, user_id: int) -> TicketOut:
-    return _out(await _own_ticket(room, token, user_id))
+    """Where the token stands. Asking is what keeps a waiting place: one left without a status
+    request (or an open events stream, which asks for it) for the idle time is given up."""
+    return _out(await _own_ticket(room, token, user_id, keep_alive=True))
 
 
 async def leave(room: WaitingRoom, token: str | None, user_id: int) -> None:
@@ -61,6 +77,12 @@ def require_same_concert(admitted_to: int, concert_id: int) -> None:
 
 
 def _require_active(ticket: Ticket) -> None:
+    if ticket.status == "WAITING" and ticket.opens_at is not None:
+        raise QueueNotAdmitted(
+            f"The sale opens at {_iso(ticket.opens_at)}; your place in line is drawn then.",
+            position=None,
+            opens_at=_iso(ticket.opens_at),
+        )
     if ticket.status == "WAITING":
         raise QueueNotAdmitted(
             f"You are number {ticket.position} in line; wait for your turn.",
@@ -70,13 +92,19 @@ def _require_active(ticket: Ticket) -> None:
         raise QueueTokenInvalid("This queue token has expired; join the line again.")
 
 
-async def _own_ticket(room: WaitingRoom, token: str | None, user_id: int) -> Ticket:
+async def _own_ticket(
+    room: WaitingRoom, token: str | None, user_id: int, keep_alive: bool = False
+) -> Ticket:
     if not token:
         raise QueueTokenInvalid("An X-Queue-Token header is required.")
-    ticket = await room.look_up(token)
+    ticket = await room.look_up(token, keep_alive=keep_alive)
     if ticket is None or ticket.user_id != user_id:
         raise QueueTokenInvalid("This queue token is unknown or belongs to someone else.")
     return ticket
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _out(ticket: Ticket) -> TicketOut:
@@ -87,4 +115,5 @@ def _out(ticket: Ticket) -> TicketOut:
         position=ticket.position,
         eta_seconds=ticket.eta_seconds,
         active_until=ticket.active_until,
+        opens_at=ticket.opens_at,
     )
