@@ -37,7 +37,7 @@ def _duration(minutes: int) -> time:
 
 
 async def create_concert(
-    db: Database, title: str, duration_minutes: int, sale_opens_at: datetime | None
+    db: Database, title: str, duration_minutes: int, sale_opens_at: datetime | None = None
 ) -> ConcertOut:
     async with db.transaction() as conn:
         row = await repository.insert_concert(
