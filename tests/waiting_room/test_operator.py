@@ -133,8 +133,16 @@ async def test_the_operator_watches_a_line(make_room_client: RoomClientFactory) 
     client = await make_room_client(queue_max_active=2)
     concert = await api.create_concert(client)
     empty = await client.get(f"/admin/concerts/{concert['id']}/queue", headers=ADMIN)
-    for _ in range(5):
-        await _join(client, await api.sign_up(client), concert["id"])
+    joined = []
+    for _ in range(6):
+        user = await api.sign_up(client)
+        joined.append((user, await _join(client, user, concert["id"])))
+    # One admitted user leaves: the head of the line is admitted, and the rate has a figure.
+    first_user, first = joined[0]
+    left = await client.delete(
+        "/queue/status", headers={**first_user["headers"], "X-Queue-Token": first["token"]}
+    )
+    assert left.status_code == 204
 
     line = await client.get(f"/admin/concerts/{concert['id']}/queue", headers=ADMIN)
     missing = await client.get("/admin/concerts/999999/queue", headers=ADMIN)

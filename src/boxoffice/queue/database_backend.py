@@ -102,7 +102,6 @@ class DatabaseWaitingRoom:
             admit_now = line.waiting_count == 0 and line.active_count < self._max_active
         if admit_now:
             line.active_count += 1
-            _record_admissions(line, 1, now)
         else:
             line.waiting_count += 1
         await repository.insert_ticket(

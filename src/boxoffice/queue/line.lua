@@ -197,7 +197,6 @@ local function join(user, token, draw)
   local opened = redis.call('HGET', LINE, 'opens') == 'open'
   if opened and redis.call('ZCARD', WAITING) == 0 and redis.call('ZCARD', ACTIVE) < max_active then
     admit(token, user)
-    record_admissions(1)
   else
     redis.call('PEXPIRE', key, keep_ms)
     -- Before the opening the place is the random draw; after it, the arrival number.
