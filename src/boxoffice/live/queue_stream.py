@@ -23,7 +23,7 @@ POLL_SECONDS = 1.0
 
 
 def _what_changes(ticket: TicketOut) -> tuple[object, ...]:
-    return (ticket.status, ticket.position, ticket.eta_seconds)
+    return (ticket.status, ticket.position, ticket.eta_seconds, ticket.opens_at)
 
 
 def _status_event(ticket: TicketOut) -> bytes:
