@@ -5,8 +5,8 @@ copy, `queue_line.opens_at`, cleared at the moment the line opens, so that the o
 once and stays done. `queue_ticket.seen_at` is when someone last asked about a ticket: a
 waiting ticket nobody asks about for the idle time gives up its place.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-25
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
