@@ -83,12 +83,17 @@ async def join_line(page: Page, base: str, concert_id: int) -> None:
     await page.get_by_role("button", name="Join the line").click()
 
 
-async def signed_in_fan(page: Page, site: Any, name: str, root: str | None = None) -> None:
-    """A fan signed up through the API, with the session cookie the pages set."""
+async def signed_in_fan(page: Page, site: Any, name: str, root: str | None = None) -> str:
+    """A fan signed up through the API who logs in on the log-in page; returns the email."""
     async with httpx.AsyncClient(base_url=f"{site.root}/api/v1", timeout=30) as client:
-        user = await api.sign_up(client, name)
-    await page.context.add_cookies(
-        [{"name": "boxoffice_session", "value": user["access_token"], "url": root or site.root}]
-    )
-    await page.goto(root or site.root)
+        user = await api.sign_up(client, name, password=PASSWORD)
+    await log_in(page, root or site.root, user["email"])
+    return str(user["email"])
+
+
+async def log_in(page: Page, base: str, email: str) -> None:
+    await page.goto(f"{base}/login")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
     await expect(page.get_by_role("link", name="Log out")).to_be_visible()

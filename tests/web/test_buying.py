@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests import api
-from tests.web.browser import charge, check_page, join_line, signed_in_fan
+from tests.web.browser import charge, check_page, join_line, log_in, sign_up, signed_in_fan
 from tests.web.conftest import WEB_BACKENDS, PageFactory, Site, running_site
 
 
@@ -42,7 +42,19 @@ async def test_a_fan_charges_joins_holds_pays_sees_the_ticket_cancels_and_is_ref
 ) -> None:
     concert_id = await _concert(fresh)
     page = await new_page()
-    await signed_in_fan(page, fresh, "Jiwoo")
+    email = await sign_up(page, fresh.root, "Jiwoo")
+    await page.get_by_role("link", name="Log out").click()
+    await expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    await page.get_by_role("link", name="Log in").click()
+    await check_page(page)
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill("wrong password")
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("alert")).to_have_text(
+        "That email and password do not match an account."
+    )
+    await check_page(page)
+    await log_in(page, fresh.root, email)
     await charge(page, fresh.root, 100_000)
     await check_page(page)
     await join_line(page, fresh.root, concert_id)

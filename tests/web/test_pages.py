@@ -27,8 +27,14 @@ def _csrf(page: httpx.Response) -> str:
 
 
 async def _signed_in(client: httpx.AsyncClient) -> dict[str, Any]:
+    """A fan logged in through the log-in form: the client keeps the session cookie."""
     user = await api.sign_up(client)
-    client.cookies.set("boxoffice_session", user["access_token"])
+    form = await client.get(f"{ROOT}/login")
+    response = await client.post(
+        f"{ROOT}/login",
+        data={"email": user["email"], "password": user["password"], "csrf_token": _csrf(form)},
+    )
+    assert response.status_code == 303, response.text
     return user
 
 
@@ -177,3 +183,36 @@ async def test_an_unknown_page_is_a_page_and_an_unknown_api_path_stays_json(
     api_path = await client.get(f"{ROOT}/api/v1/nothing", headers={"Accept": "text/html"})
     assert api_path.status_code == 404
     assert api_path.headers["content-type"] == "application/problem+json"
+
+
+async def test_sign_up_problems_are_explained_and_create_nobody(
+    make_client: ClientFactory,
+) -> None:
+    client = await _client(make_client)
+    taken = await api.sign_up(client)
+    token = _csrf(await client.get(f"{ROOT}/signup"))
+    cases = {
+        ("", "a@example.com", "long enough"): "Please enter your name",
+        ("Kim", "not-an-email", "long enough"): "Please enter a valid email address.",
+        ("Kim", "kim@example.com", "short"): "The password needs 8 to 128 characters.",
+        ("Kim", taken["email"], "long enough"): "An account with this email already exists.",
+    }
+    for (name, email, password), message in cases.items():
+        response = await client.post(
+            f"{ROOT}/signup",
+            data={"name": name, "email": email, "password": password, "csrf_token": token},
+        )
+        assert response.status_code == 422, (name, email)
+        assert message in response.text
+        assert "boxoffice_session" not in response.headers.get("set-cookie", "")
+    refused = await api.log_in(client, "kim@example.com", "short")
+    assert refused.status_code == 401
+
+
+async def test_log_out_ends_the_session(make_client: ClientFactory) -> None:
+    client = await _client(make_client)
+    await _signed_in(client)
+    assert (await client.get(f"{ROOT}/balance")).status_code == 200
+    out = await client.get(f"{ROOT}/logout")
+    assert out.status_code == 303
+    assert (await client.get(f"{ROOT}/balance")).status_code == 303

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from boxoffice.web import (
+    account_pages,
     admin_pages,
     buying_pages,
     catalog_pages,
@@ -39,6 +40,7 @@ def page_not_found(request: Request) -> Response:
 
 def install(app: FastAPI) -> None:
     for module in (
+        account_pages,
         catalog_pages,
         buying_pages,
         checkout_pages,
