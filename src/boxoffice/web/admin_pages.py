@@ -16,6 +16,9 @@ from boxoffice.clock import utcnow
 from boxoffice.errors import DomainError
 from boxoffice.operator import service as operator
 from boxoffice.pagination import PageRequest
+from boxoffice.queue import service as queue
+from boxoffice.queue.backend import WaitingRoom
+from boxoffice.queue.gate import Room
 from boxoffice.web import forms, i18n, messages, session
 from boxoffice.web.rendering import gettext_for, render
 from boxoffice.web.routing import CsrfChecked, OperatorOnly, PageRoute, redirect
@@ -105,13 +108,13 @@ async def create_concert(
             sale_opens_at=sale_opens_at,
         )
     assert minutes is not None
-    created = await catalog.create_concert(db, title.strip(), minutes)
+    created = await catalog.create_concert(db, title.strip(), minutes, sale_opens_at=opens)
     return redirect(f"/admin/concerts/{created.id}")
 
 
 @router.get("/concerts/{concert_id}")
-async def concert(request: Request, concert_id: ConcertId, db: Db) -> Response:
-    return await _concert_page(request, db, concert_id)
+async def concert(request: Request, concert_id: ConcertId, db: Db, room: Room) -> Response:
+    return await _concert_page(request, db, concert_id, room=room)
 
 
 async def _concert_page(
@@ -121,9 +124,11 @@ async def _concert_page(
     error: str | None = None,
     status: int = 200,
     notice: str | None = None,
+    room: WaitingRoom | None = None,
     **entered: str,
 ) -> Response:
     found = await catalog.get_concert(db, concert_id)
+    waiting_line = await queue.line(db, room or request.app.state.waiting_room, concert_id)
     schedules = await catalog.list_schedules(
         db, concert_id, False, PageRequest(limit=LISTED, after=None)
     )
@@ -132,6 +137,7 @@ async def _concert_page(
         "admin/concert.html",
         status=status,
         concert=found,
+        line=waiting_line,
         schedules=schedules.items,
         now=utcnow(),
         error=error,
@@ -180,7 +186,7 @@ async def add_schedule(
 
 
 @router.get("/schedules/{schedule_id}")
-async def live_sale(request: Request, schedule_id: ScheduleId, db: Db) -> Response:
+async def live_sale(request: Request, schedule_id: ScheduleId, db: Db, room: Room) -> Response:
     schedule = await catalog.get_schedule(db, schedule_id)
     found = await catalog.get_concert(db, schedule.concert_id)
     return render(
@@ -188,24 +194,30 @@ async def live_sale(request: Request, schedule_id: ScheduleId, db: Db) -> Respon
         "admin/sale.html",
         schedule=schedule,
         concert=found,
-        numbers=await _sale_numbers(db, schedule_id),
+        numbers=await _sale_numbers(db, room, schedule_id),
     )
 
 
 @router.get("/schedules/{schedule_id}/numbers")
-async def sale_numbers(schedule_id: ScheduleId, db: Db) -> JSONResponse:
+async def sale_numbers(schedule_id: ScheduleId, db: Db, room: Room) -> JSONResponse:
     try:
-        numbers = await _sale_numbers(db, schedule_id)
+        numbers = await _sale_numbers(db, room, schedule_id)
     except DomainError as error:
         return JSONResponse({"code": error.code}, status_code=error.status)
     return JSONResponse(numbers, headers={"Cache-Control": "no-store"})
 
 
-async def _sale_numbers(db: Db, schedule_id: int) -> dict[str, int]:
+async def _sale_numbers(db: Db, room: WaitingRoom, schedule_id: int) -> dict[str, float | None]:
+    """The sale's counters and its concert's line, as the live page shows and polls them."""
     report = await operator.schedule_report(db, schedule_id)
+    waiting_line = await queue.line(db, room, report.concert_id)
     return {
         "sold": report.sold,
         "held": report.held,
         "free": report.free,
         "revenue": report.revenue,
+        "waiting": waiting_line.waiting,
+        "active": waiting_line.active,
+        "admitted_per_minute": waiting_line.admitted_per_minute,
+        "oldest_wait_seconds": waiting_line.oldest_wait_seconds,
     }
