@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -119,3 +120,23 @@ async def test_a_korean_browser_gets_korean_pages_and_can_switch_to_english(
     await expect(page.get_by_role("button", name="Join the line")).to_be_visible()
     await page.get_by_role("link", name="한국어").click()
     await expect(page.get_by_role("button", name="대기열 들어가기")).to_be_visible()
+
+
+async def test_before_the_sale_opens_the_waiting_page_counts_down_to_the_opening(
+    fresh: Site, new_page: PageFactory
+) -> None:
+    opens = datetime.now(UTC) + timedelta(hours=1)
+    async with httpx.AsyncClient(base_url=f"{fresh.root}/api/v1", timeout=30) as client:
+        concert = await api.create_concert(client, title="Opening Night", sale_opens_at=opens)
+        await api.create_schedule(client, concert["id"], seat_count=5)
+    page = await new_page()
+    await signed_in_fan(page, fresh, "Early Bird")
+    await page.goto(f"{fresh.root}/concerts/{concert['id']}")
+    await expect(page.get_by_text("Sales open at")).to_be_visible()
+    await page.get_by_role("button", name="Join the line").click()
+    await expect(page).to_have_url(re.compile(r"/wait$"))
+    status = page.get_by_role("status")
+    await expect(status).to_contain_text(re.compile(r"Sales open in (0:)?59:\d\d"))
+    first = await status.text_content()
+    await expect(status).not_to_have_text(first or "", timeout=3_000)  # it counts down
+    await check_page(page)

@@ -216,3 +216,27 @@ async def test_log_out_ends_the_session(make_client: ClientFactory) -> None:
     out = await client.get(f"{ROOT}/logout")
     assert out.status_code == 303
     assert (await client.get(f"{ROOT}/balance")).status_code == 303
+
+
+async def test_the_operator_sets_a_sale_opening_in_their_zone_and_sees_the_line(
+    make_client: ClientFactory,
+) -> None:
+    client = await _client(make_client)
+    token = _csrf(await client.get(f"{ROOT}/admin"))
+    await client.post(f"{ROOT}/admin", data={"admin_key": ADMIN_KEY, "csrf_token": token})
+    client.cookies.set("boxoffice_tz", "Europe/Paris")
+    created = await client.post(
+        f"{ROOT}/admin/concerts",
+        data={
+            "title": "Paris Rehearsal",
+            "duration_minutes": "90",
+            "sale_opens_at": "2031-06-01T10:00",
+            "csrf_token": token,
+        },
+    )
+    assert created.status_code == 303
+    concert_page = await client.get(f"{ROOT}{created.headers['location']}")
+    assert "Sales open at" in concert_page.text and "Jun 1, 2031, 10:00" in concert_page.text
+    assert "The line" in concert_page.text and "waiting" in concert_page.text
+    concert = (await client.get("concerts")).json()["items"][0]
+    assert concert["sale_opens_at"].startswith("2031-06-01T08:00")  # 10:00 in Paris, in UTC
