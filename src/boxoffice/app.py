@@ -39,6 +39,8 @@ from boxoffice.queue.router import router as queue_router
 from boxoffice.reservations import service as reservations
 from boxoffice.reservations.router import router as reservations_router
 from boxoffice.sweeper import Sweeper, throttled
+from boxoffice.tickets.router import admin as tickets_admin_router
+from boxoffice.tickets.router import router as tickets_router
 from boxoffice.users.router import router as users_router
 
 log = logging.getLogger("boxoffice")
@@ -111,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         operator_router,
         live_router,
         queue_admin_router,
+        tickets_router,
+        tickets_admin_router,
     ):
         app.include_router(router, prefix=API_PREFIX, responses=COMMON_PROBLEMS)
     app.include_router(ops.router)

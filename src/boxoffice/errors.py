@@ -41,6 +41,10 @@ class InvalidCredentials(DomainError):
     status, code, title = 401, "INVALID_CREDENTIALS", "Invalid credentials"
 
 
+class CsrfRejected(DomainError):
+    status, code, title = 403, "CSRF_TOKEN_INVALID", "Cross-site request refused"
+
+
 class QueueTokenInvalid(DomainError):
     status, code, title = 403, "QUEUE_TOKEN_INVALID", "Queue token invalid"
 
@@ -77,6 +81,10 @@ class PaymentNotFound(NotFound):
     code, title = "PAYMENT_NOT_FOUND", "Payment not found"
 
 
+class TicketNotFound(NotFound):
+    code, title = "TICKET_NOT_FOUND", "Ticket not found"
+
+
 class Conflict(DomainError):
     status, code, title = 409, "CONFLICT", "Conflict"
 
@@ -107,6 +115,14 @@ class ReservationNotPayable(Conflict):
 
 class ReservationNotCancellable(Conflict):
     code, title = "RESERVATION_NOT_CANCELLABLE", "Reservation not cancellable"
+
+
+class TicketNotIssued(Conflict):
+    code, title = "TICKET_NOT_ISSUED", "Ticket not issued"
+
+
+class TicketAlreadyUsed(Conflict):
+    code, title = "TICKET_ALREADY_USED", "Ticket already used"
 
 
 class InsufficientBalance(Conflict):

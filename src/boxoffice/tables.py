@@ -160,6 +160,8 @@ reservation = Table(
     Column("amount", Money(), nullable=False),
     Column("status", String(12), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=True),
+    # When the ticket was let in at the door (migration 0007); NULL until then.
+    Column("checked_in_at", UTCDateTime(), nullable=True),
     *_timestamps(),
     CheckConstraint(
         "status IN ('TEMPORARY', 'CONFIRMED', 'CANCELLED', 'EXPIRED')", name="status_known"

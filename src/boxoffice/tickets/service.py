@@ -1,0 +1,56 @@
+"""Use cases: show a fan their ticket; check a ticket in at the door."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from boxoffice.clock import utcnow
+from boxoffice.config import Settings
+from boxoffice.db import Database
+from boxoffice.errors import ReservationNotFound, TicketAlreadyUsed, TicketNotFound, TicketNotIssued
+from boxoffice.tickets import repository
+from boxoffice.tickets.codes import reservation_id_of, ticket_code
+from boxoffice.tickets.qr import qr_svg
+from boxoffice.tickets.schemas import CheckInOut, TicketOut
+
+
+async def get_ticket(
+    db: Database, settings: Settings, user_id: int, reservation_id: int
+) -> TicketOut:
+    async with db.reading() as conn:
+        row = await repository.find_ticket(conn, reservation_id)
+    if row is None or row.user_id != user_id:
+        raise ReservationNotFound(f"Reservation {reservation_id} does not exist.")
+    if row.status != repository.CONFIRMED:
+        raise TicketNotIssued(
+            f"Reservation {reservation_id} is not confirmed, so it has no ticket."
+        )
+    code = ticket_code(settings, reservation_id)
+    return TicketOut(reservation_id=reservation_id, code=code, qr_svg=qr_svg(code))
+
+
+async def check_in(db: Database, settings: Settings, code: str) -> CheckInOut:
+    reservation_id = reservation_id_of(settings, code)
+    if reservation_id is None:
+        raise TicketNotFound("No ticket has this code.")
+    async with db.transaction() as conn:
+        checked_in_at = await repository.mark_checked_in(conn, reservation_id, utcnow())
+        row = await repository.find_ticket(conn, reservation_id)
+    if row is None or row.status != repository.CONFIRMED:
+        # A genuine code of a reservation cancelled since (or never paid): not a ticket.
+        raise TicketNotFound("No valid ticket has this code.")
+    if checked_in_at is None:
+        raise TicketAlreadyUsed(
+            f"This ticket was checked in at {_iso(row.checked_in_at)}.",
+            checked_in_at=_iso(row.checked_in_at),
+        )
+    return CheckInOut(
+        reservation_id=row.id,
+        seat_number=row.seat_number,
+        schedule_id=row.schedule_id,
+        checked_in_at=checked_in_at,
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
