@@ -4,7 +4,9 @@ line, the live view of one sale, and check-in at the door."""
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Path, Request
 from starlette.responses import JSONResponse, Response
@@ -13,12 +15,13 @@ from boxoffice.api import MAX_ID, AppSettings, Db
 from boxoffice.catalog import service as catalog
 from boxoffice.catalog.schemas import SeatIn
 from boxoffice.clock import utcnow
-from boxoffice.errors import DomainError
+from boxoffice.errors import DomainError, TicketAlreadyUsed, TicketNotFound
 from boxoffice.operator import service as operator
 from boxoffice.pagination import PageRequest
 from boxoffice.queue import service as queue
 from boxoffice.queue.backend import WaitingRoom
 from boxoffice.queue.gate import Room
+from boxoffice.tickets import service as tickets
 from boxoffice.web import forms, i18n, messages, session
 from boxoffice.web.rendering import gettext_for, render
 from boxoffice.web.routing import CsrfChecked, OperatorOnly, PageRoute, redirect
@@ -113,8 +116,11 @@ async def create_concert(
 
 
 @router.get("/concerts/{concert_id}")
-async def concert(request: Request, concert_id: ConcertId, db: Db, room: Room) -> Response:
-    return await _concert_page(request, db, concert_id, room=room)
+async def concert(
+    request: Request, concert_id: ConcertId, db: Db, room: Room, cancelled: int | None = None
+) -> Response:
+    notice = gettext_for(request)(messages.SCHEDULE_CANCELLED) if cancelled else None
+    return await _concert_page(request, db, concert_id, room=room, notice=notice)
 
 
 async def _concert_page(
@@ -221,3 +227,47 @@ async def _sale_numbers(db: Db, room: WaitingRoom, schedule_id: int) -> dict[str
         "admitted_per_minute": waiting_line.admitted_per_minute,
         "oldest_wait_seconds": waiting_line.oldest_wait_seconds,
     }
+
+
+@router.get("/checkin")
+async def checkin_form(request: Request) -> Response:
+    return render(request, "admin/checkin.html", outcome=None)
+
+
+@router.post("/checkin", dependencies=[CsrfChecked])
+async def checkin(
+    request: Request,
+    db: Db,
+    settings: AppSettings,
+    ticket_code: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    code = ticket_code.strip()
+    outcome: CheckInOutcome
+    try:
+        if not code:
+            raise TicketNotFound("No code was entered.")
+        entered = await tickets.check_in(db, settings, code)
+        schedule = await catalog.get_schedule(db, entered.schedule_id)
+        outcome = CheckInOutcome("valid", entered.seat_number, schedule.start_time, None)
+    except TicketAlreadyUsed as used:
+        outcome = CheckInOutcome("used", None, None, _moment(used.extra.get("checked_in_at")))
+    except TicketNotFound:
+        outcome = CheckInOutcome("unknown", None, None, None)
+    return render(request, "admin/checkin.html", outcome=outcome)
+
+
+@dataclass(frozen=True)
+class CheckInOutcome:
+    verdict: Literal["valid", "used", "unknown"]
+    seat_number: str | None
+    starts: datetime | None
+    checked_in_at: datetime | None
+
+
+def _moment(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None

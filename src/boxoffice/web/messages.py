@@ -51,6 +51,7 @@ TIME_UNREADABLE = N_("Enter a date and time, for example 2026-12-24 19:00.")
 START_IN_FUTURE = N_("A date must be in the future.")
 SEAT_COUNT_RANGE = N_("The number of seats is a whole number from 1 to 100,000.")
 PRICE_RANGE = N_("The price is a whole number of won, 0 or more.")
+SCHEDULE_CANCELLED = N_("The date is cancelled: its holds ended and every ticket was refunded.")
 PAID = N_("Payment complete. Your ticket is below.")
 CANCELLED = N_("Your ticket was cancelled and %(amount)s won was refunded to your balance.")
 ADMISSION_ENDED = N_(

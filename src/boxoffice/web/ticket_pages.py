@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from boxoffice.api import MAX_ID, Db
+from boxoffice.api import MAX_ID, AppSettings, Db
 from boxoffice.catalog import service as catalog
 from boxoffice.catalog.schemas import ConcertOut, ScheduleOut
 from boxoffice.clock import utcnow
+from boxoffice.config import Settings
 from boxoffice.errors import DomainError
 from boxoffice.pagination import PageRequest
 from boxoffice.payments.refunded import refunded_amounts
@@ -42,10 +43,11 @@ async def my_tickets(
     request: Request,
     user_id: FanId,
     db: Db,
+    settings: AppSettings,
     paid: int | None = None,
     cancelled: int | None = None,
 ) -> Response:
-    views = await _tickets(request, db, user_id)
+    views = await _tickets(db, settings, user_id)
     gettext = gettext_for(request)
     notice = None
     if paid is not None:
@@ -58,7 +60,11 @@ async def my_tickets(
 
 @router.post("/tickets/{reservation_id}/cancel", dependencies=[CsrfChecked])
 async def cancel_ticket(
-    request: Request, reservation_id: ReservationId, user_id: FanId, db: Db
+    request: Request,
+    reservation_id: ReservationId,
+    user_id: FanId,
+    db: Db,
+    settings: AppSettings,
 ) -> Response:
     try:
         await reservations.cancel(db, user_id, reservation_id)
@@ -67,13 +73,13 @@ async def cancel_ticket(
             request,
             "tickets.html",
             status=error.status,
-            tickets=await _tickets(request, db, user_id),
+            tickets=await _tickets(db, settings, user_id),
             error=messages.explain(error, gettext_for(request)),
         )
     return redirect(f"/tickets?cancelled={reservation_id}")
 
 
-async def _tickets(request: Request, db: Db, user_id: int) -> list[TicketView]:
+async def _tickets(db: Db, settings: Settings, user_id: int) -> list[TicketView]:
     """Confirmed bookings, and cancelled ones that had been paid (with their refund); holds
     that were let go or expired are not tickets."""
     page = await reservations.list_reservations(db, user_id, PageRequest(limit=SHOWN, after=None))
@@ -94,7 +100,7 @@ async def _tickets(request: Request, db: Db, user_id: int) -> list[TicketView]:
             concerts[schedule.concert_id] = await catalog.get_concert(db, schedule.concert_id)
         qr = None
         if reservation.status == "CONFIRMED":
-            qr = await tickets_qr.qr_data_uri(request, db, user_id, reservation.id)
+            qr = await tickets_qr.qr_data_uri(db, settings, user_id, reservation.id)
         views.append(
             TicketView(
                 reservation=reservation,

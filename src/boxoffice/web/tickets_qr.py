@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+import base64
 
+from boxoffice.config import Settings
 from boxoffice.db import Database
+from boxoffice.tickets import service as tickets
 
 
-async def qr_data_uri(
-    request: Request, db: Database, user_id: int, reservation_id: int
-) -> str | None:
-    """None until e-tickets are issued by the service."""
-    return None
+async def qr_data_uri(db: Database, settings: Settings, user_id: int, reservation_id: int) -> str:
+    ticket = await tickets.get_ticket(db, settings, user_id, reservation_id)
+    encoded = base64.b64encode(ticket.qr_svg.encode()).decode()
+    return f"data:image/svg+xml;base64,{encoded}"
