@@ -97,3 +97,17 @@ async def log_in(page: Page, base: str, email: str) -> None:
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Log in").click()
     await expect(page.get_by_role("link", name="Log out")).to_be_visible()
+
+
+async def press_tab_until(page: Page, name: str, limit: int = 80) -> None:
+    """Move the keyboard focus forward, as a person with only a keyboard does, until the
+    control named `name` has it."""
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        focused = await page.evaluate(
+            "() => { const el = document.activeElement;"
+            " return el ? (el.getAttribute('aria-label') || el.textContent || '').trim() : ''; }"
+        )
+        if focused == name:
+            return
+    raise AssertionError(f"{name!r} cannot be reached with the Tab key on {page.url}")

@@ -11,7 +11,15 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests import api
-from tests.web.browser import charge, check_page, join_line, log_in, sign_up, signed_in_fan
+from tests.web.browser import (
+    charge,
+    check_page,
+    join_line,
+    log_in,
+    press_tab_until,
+    sign_up,
+    signed_in_fan,
+)
 from tests.web.conftest import WEB_BACKENDS, PageFactory, Site, running_site
 
 
@@ -59,12 +67,22 @@ async def test_a_fan_charges_joins_holds_pays_sees_the_ticket_cancels_and_is_ref
     await charge(page, fresh.root, 100_000)
     await check_page(page)
     await join_line(page, fresh.root, concert_id)
-    await _hold(page, "4")
+    # The seat is chosen and paid for with the keyboard alone.
+    await expect(page).to_have_url(re.compile(r"/seats"))
+    await check_page(page)
+    await press_tab_until(page, "Seat 4")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("button", name="Pay")).to_be_visible()
+    await check_page(page)
     await expect(page.get_by_text("30,000 won")).to_be_visible()
     await expect(page.get_by_text("100,000 won")).to_be_visible()
     await expect(page.get_by_text(re.compile(r"Time left to pay: 4:5\d"))).to_be_visible()
-    await page.get_by_role("button", name="Pay").click()
+    await press_tab_until(page, "Pay")
+    await page.keyboard.press("Enter")
     await expect(page.get_by_text("Payment complete.")).to_be_visible()
+    qr = page.get_by_role("img", name="Ticket QR code")
+    await expect(qr).to_be_visible()
+    assert (await qr.get_attribute("src") or "").startswith("data:image/svg+xml;base64,")
     await check_page(page)
     await page.get_by_role("button", name="Cancel").click()
     await expect(page.get_by_text("30,000 won was refunded to your balance")).to_be_visible()

@@ -83,6 +83,24 @@ async def test_the_operator_creates_a_concert_and_a_date_that_fans_see(
     await expect(fan.get_by_text("Payment complete.")).to_be_visible()
     await _expect_counts(operator, sold="1", held="0", free="39", revenue="77,000")
 
+    # At the door: the fan's ticket checks in once, then it is "already used".
+    await fan.get_by_role("link", name="My tickets").click()
+    await expect(fan.get_by_role("img", name="Ticket QR code")).to_be_visible()
+    code = (await fan.locator(".ticket-code").text_content() or "").strip()
+    assert code
+    await operator.get_by_role("link", name="Check-in").click()
+    await check_page(operator)
+    for verdict in ("Valid ticket.", "Already used."):
+        await operator.get_by_label("Ticket code").fill(code)
+        await operator.get_by_role("button", name="Check in").click()
+        await expect(operator.get_by_role("status")).to_contain_text(verdict)
+        await check_page(operator)
+    await operator.get_by_label("Ticket code").fill(
+        code[:-2] + ("AA" if code[-2:] != "AA" else "BB")
+    )
+    await operator.get_by_role("button", name="Check in").click()
+    await expect(operator.get_by_role("status")).to_contain_text("Unknown ticket.")
+
 
 async def _expect_counts(page: Page, **counts: str) -> None:
     for name, value in counts.items():

@@ -34,7 +34,7 @@ class TicketView:
     schedule: ScheduleOut
     concert: ConcertOut
     refunded: int | None
-    qr_svg_data_uri: str | None
+    e_ticket: tickets_qr.ETicket | None
     upcoming: bool
 
 
@@ -98,16 +98,16 @@ async def _tickets(db: Db, settings: Settings, user_id: int) -> list[TicketView]
         schedule = schedules[reservation.schedule_id]
         if schedule.concert_id not in concerts:
             concerts[schedule.concert_id] = await catalog.get_concert(db, schedule.concert_id)
-        qr = None
+        e_ticket = None
         if reservation.status == "CONFIRMED":
-            qr = await tickets_qr.qr_data_uri(db, settings, user_id, reservation.id)
+            e_ticket = await tickets_qr.e_ticket(db, settings, user_id, reservation.id)
         views.append(
             TicketView(
                 reservation=reservation,
                 schedule=schedule,
                 concert=concerts[schedule.concert_id],
                 refunded=refunds.get(reservation.id),
-                qr_svg_data_uri=qr,
+                e_ticket=e_ticket,
                 upcoming=schedule.start_time > now,
             )
         )
