@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from redis.asyncio import Redis
 from starlette.exceptions import HTTPException
 
 from boxoffice import ops, web
@@ -36,6 +35,7 @@ from boxoffice.queue.database_backend import DatabaseWaitingRoom
 from boxoffice.queue.redis_backend import RedisWaitingRoom
 from boxoffice.queue.router import admin as queue_admin_router
 from boxoffice.queue.router import router as queue_router
+from boxoffice.redis_connection import connect
 from boxoffice.reservations import service as reservations
 from boxoffice.reservations.router import router as reservations_router
 from boxoffice.sweeper import Sweeper, throttled
@@ -58,13 +58,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
         app.state.db = db
-        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        redis = connect(settings.redis_url) if settings.redis_url else None
         app.state.redis = redis
         room: WaitingRoom = (
             RedisWaitingRoom(redis, settings) if redis else DatabaseWaitingRoom(db, settings)
         )
         app.state.waiting_room = room
-        live_seats = LiveSeats(db, redis)
+        live_seats = LiveSeats(db, redis, settings.redis_prefix)
         app.state.live_seats = live_seats
         sweeper = Sweeper(
             {

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///boxoffice.db"
     redis_url: str | None = None
+    # Put before every Redis key and channel, so that two deployments can share one Redis.
+    redis_prefix: str = Field(default="boxoffice:", max_length=100)
     # Never empty, in any environment: an empty admin key would make an empty header an admin.
     jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=1)
     admin_key: str = Field(default=DEV_ADMIN_KEY, min_length=1)

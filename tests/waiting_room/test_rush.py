@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import func, select
 
 from boxoffice.clock import utcnow
+from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.queue.redis_backend import line_prefix
 from boxoffice.tables import queue_ticket
@@ -84,7 +85,8 @@ def _active_counter(
         client = aioredis.from_url(redis_url)
 
         async def in_redis() -> int:
-            return int(await client.zcard(f"{line_prefix(concert_id)}active"))
+            key = f"{Settings().redis_prefix}{line_prefix(concert_id)}active"
+            return int(await client.zcard(key))
 
         return in_redis
 

@@ -7,8 +7,6 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 
-from redis.asyncio import Redis
-
 from boxoffice.db import Database
 from boxoffice.live import changelog, sse
 from boxoffice.live.bus import Bus, LocalBus
@@ -16,14 +14,15 @@ from boxoffice.live.changelog import Horizon, PostgresHorizon, SeatChange
 from boxoffice.live.feed import SeatFeed
 from boxoffice.live.redis_bus import RedisBus
 from boxoffice.live.seatmaps import SeatMap, load_seats
+from boxoffice.redis_connection import RedisClient
 
 log = logging.getLogger("boxoffice.live")
 
 
-def _bus(db: Database, redis: Redis | None) -> Bus:
+def _bus(db: Database, redis: RedisClient | None, prefix: str) -> Bus:
     if redis is not None:
         database = db.url.render_as_string(hide_password=True)
-        return RedisBus(redis, hashlib.sha256(database.encode()).hexdigest()[:16])
+        return RedisBus(redis, prefix + hashlib.sha256(database.encode()).hexdigest()[:16])
     if not db.is_sqlite:
         # Imported here: a process on SQLite never loads the PostgreSQL driver.
         from boxoffice.live.postgres_bus import PostgresBus
@@ -33,10 +32,10 @@ def _bus(db: Database, redis: Redis | None) -> Bus:
 
 
 class LiveSeats:
-    def __init__(self, db: Database, redis: Redis | None) -> None:
+    def __init__(self, db: Database, redis: RedisClient | None, redis_prefix: str = "") -> None:
         self._db = db
         horizon = Horizon() if db.is_sqlite else PostgresHorizon()
-        self.feed = SeatFeed(db, _bus(db, redis), horizon, self._deliver, self._reset)
+        self.feed = SeatFeed(db, _bus(db, redis, redis_prefix), horizon, self._deliver, self._reset)
         self._maps: dict[int, SeatMap] = {}
 
     async def close(self) -> None:

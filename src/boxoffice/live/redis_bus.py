@@ -7,7 +7,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 
-from redis.asyncio import Redis
+from boxoffice.redis_connection import RedisClient
 
 log = logging.getLogger("boxoffice.live")
 
@@ -35,12 +35,13 @@ return 0
 
 
 class RedisBus:
-    def __init__(self, redis: Redis, namespace: str) -> None:
-        """`namespace` names the database whose changes travel here: pub/sub channels are
-        shared by every Redis database number, so the channel name must tell them apart."""
+    def __init__(self, redis: RedisClient, namespace: str) -> None:
+        """`namespace` is the deployment's key prefix and names the database whose changes
+        travel here: pub/sub channels are shared by every Redis database number, so the
+        channel name must tell them apart."""
         self._redis = redis
-        self._channel = f"live:{namespace}:seat-changes"
-        self._lease = f"live:{namespace}:seat-feed-leader"
+        self._channel = f"{namespace}:live:seat-changes"
+        self._lease = f"{namespace}:live:seat-feed-leader"
         self._me = secrets.token_hex(8)
         self._lead_script = redis.register_script(_LEAD)
         self._resign_script = redis.register_script(_RESIGN)

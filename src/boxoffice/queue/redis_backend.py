@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
-from redis.asyncio import Redis
-
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.errors import SaleAlreadyOpen
@@ -25,6 +23,7 @@ from boxoffice.queue.backend import (
     new_token,
 )
 from boxoffice.queue.rate import AdmissionRate
+from boxoffice.redis_connection import RedisClient
 
 # A line nobody has joined for this long is forgotten, keys and all.
 IDLE_LINE = timedelta(hours=12)
@@ -33,17 +32,17 @@ LINE_KEYS = ("seq", "waiting", "active", "line", "seen", "arrived")
 
 
 def line_prefix(concert_id: int) -> str:
-    """The start of every key of one concert's line (before the deployment's prefix); the
+    """The start of every key of one concert's line (after the deployment's prefix); the
     braces are the Redis Cluster hash tag that keeps them in one slot."""
     return f"queue:{{{concert_id}}}:"
 
 
 class RedisWaitingRoom:
     def __init__(
-        self, redis: Redis, settings: Settings, draw: Draw = CRYPTOGRAPHIC_DRAW, prefix: str = ""
+        self, redis: RedisClient, settings: Settings, draw: Draw = CRYPTOGRAPHIC_DRAW
     ) -> None:
         self._redis = redis
-        self._prefix = prefix
+        prefix = self._prefix = settings.redis_prefix
         self._lines = f"{prefix}queue:lines"
         self._max_active = settings.queue_max_active
         self._active_ms = round(settings.queue_active_ttl_seconds * 1000)
