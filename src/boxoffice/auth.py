@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.errors import AdminKeyInvalid, Unauthenticated
+from boxoffice.sessions import check_api_csrf, session_access_token
 
 ALGORITHM = "HS256"
 _bearer = HTTPBearer(auto_error=False, description="The access_token returned by POST /users")
@@ -70,10 +71,18 @@ async def current_user_id(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> int:
-    if credentials is None:
-        raise Unauthenticated("A bearer token is required: Authorization: Bearer <access_token>.")
+    """The user of a bearer token or, failing one, of the web session cookie (API.md: the API
+    accepts either). A state-changing request authenticated by the cookie must also pass the
+    cross-site check (`boxoffice.sessions.check_api_csrf`)."""
     settings: Settings = request.app.state.settings
-    return user_id_from_token(settings, credentials.credentials)
+    if credentials is not None:
+        return user_id_from_token(settings, credentials.credentials)
+    cookie_token = session_access_token(request)
+    if cookie_token is None:
+        raise Unauthenticated("A bearer token is required: Authorization: Bearer <access_token>.")
+    user_id = user_id_from_token(settings, cookie_token)
+    check_api_csrf(request)
+    return user_id
 
 
 async def require_admin(
