@@ -4,6 +4,7 @@ change with a lower id commits after one with a higher id, and pruned."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import httpx
@@ -84,3 +85,36 @@ async def test_only_status_changes_are_logged_and_old_ones_are_pruned(
     assert await changelog.prune(db, utcnow() + timedelta(seconds=5)) == 1
     async with db.reading() as conn:
         assert await changelog.oldest_kept(conn) is None
+
+
+async def test_a_new_leader_ahead_of_its_own_horizon_waits_instead_of_restarting_the_log(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    # A process that applied changes another leader published, and then takes over, may have
+    # applied more than its own horizon has seen settle. That is no restart of the log: it
+    # publishes nothing until its horizon passes that point, then carries on from there.
+    concert = await api.create_concert(client)
+    schedule = await api.create_schedule(client, concert["id"], seat_count=4)
+    seat_ids = await booking.seat_ids(db, schedule["id"])
+    bus = LocalBus()
+    horizon = Horizon() if db.is_sqlite else PostgresHorizon()
+    feed = SeatFeed(db, bus, horizon, lambda _: None, lambda: None)
+    async with db.reading() as conn:
+        head = await horizon.head(conn)
+    for seat_id in seat_ids[:2]:
+        await _take(db, seat_id)
+    feed.position = head + 3
+    await feed._publish_new()
+    assert bus._queue.empty()
+
+    for seat_id in seat_ids[2:]:
+        await _take(db, seat_id)
+    for _ in range(50):
+        await feed._publish_new()
+        if not bus._queue.empty():
+            break
+        await asyncio.sleep(0.05)
+    message = json.loads(bus._queue.get_nowait())
+    assert "r" not in message
+    assert (message["a"], message["u"]) == (head + 3, head + 4)
+    assert [row[2] for row in message["c"]] == [seat_ids[3]]

@@ -87,6 +87,9 @@ class Horizon:
     """SQLite has one writer at a time, which draws ids and commits in the same order: the
     highest id handed out by a committed transaction is settled at once."""
 
+    # Set when the log's ids have started again from the beginning (see PostgresHorizon).
+    restarted = False
+
     async def settled(self, conn: AsyncConnection) -> int:
         seq = await conn.exec_driver_sql(
             "SELECT seq FROM sqlite_sequence WHERE name = 'seat_change'"
@@ -114,6 +117,7 @@ class PostgresHorizon(Horizon):
     def __init__(self) -> None:
         self._marks: deque[_Mark] = deque()
         self._horizon = 0
+        self._newest_seen = 0
 
     async def settled(self, conn: AsyncConnection) -> int:
         # The sequence first, the open transactions second: that order is what makes a mark true.
@@ -133,8 +137,11 @@ class PostgresHorizon(Horizon):
                 )
             ).scalars()
         )
-        if last_id < self._horizon:
-            # The log was emptied and its ids restarted (a restore, a test's TRUNCATE).
+        # The sequence only goes back when the log was emptied and its ids restarted (a
+        # restore, a test's TRUNCATE).
+        self.restarted = last_id < self._newest_seen
+        self._newest_seen = last_id
+        if self.restarted:
             self._marks.clear()
             self._horizon = 0
         now = time.monotonic()
@@ -156,6 +163,7 @@ class PostgresHorizon(Horizon):
         # Start from the sequence as it is: nothing before it matters to a process starting now.
         self._marks.clear()
         self._horizon = 0
+        self._newest_seen = 0
         await self.settled(conn)
         target = max((mark.last_id for mark in self._marks), default=self._horizon)
         while self._horizon < target:

@@ -88,10 +88,12 @@ class SeatFeed:
             self._published = self.position
         async with self._db.reading() as conn:
             upto = await self._horizon.settled(conn)
-            if upto < self._published:
+            if self._horizon.restarted:
                 await self._bus.publish(json.dumps({"r": 1, "u": upto}))
                 self._published = upto
                 return
+            # A leader that has just taken over may have applied more than its own horizon
+            # has seen settle yet: it waits until the horizon passes what it has applied.
             while self._published < upto:
                 changes = await changelog.read(conn, self._published, upto)
                 if not changes:
