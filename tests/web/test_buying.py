@@ -110,6 +110,7 @@ async def test_the_second_fan_waits_at_position_one_and_moves_on_when_the_first_
     status = second.get_by_role("status")
     await expect(status).to_contain_text("position")
     await expect(status).to_contain_text("1")
+    await expect(second.locator("html")).to_have_attribute("data-live", "stream")
     await check_page(second)
 
     url_before = second.url

@@ -48,6 +48,8 @@ async def test_a_hold_greys_the_seat_out_on_the_other_fans_map_and_a_lost_race_s
 ) -> None:
     one, other = await _two_fans_on_the_map(fresh, new_page)
     await check_page(other)
+    # The map follows the seat-map event stream (API.md "Live updates"), not a fallback.
+    await expect(other.locator("html")).to_have_attribute("data-live", "stream")
     await one.get_by_role("button", name="Seat 3", exact=True).click()
     await expect(one.get_by_role("button", name="Pay")).to_be_visible()
     # Within a second, without a reload.

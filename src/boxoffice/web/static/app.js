@@ -38,13 +38,14 @@
     let polling = null;
     function startPolling() {
       if (polling) return;
+      document.documentElement.dataset.live = "polling";
       poll();
       polling = setInterval(poll, every);
     }
     if (!("EventSource" in window) || !eventsUrl) { startPolling(); return { close: function () {} }; }
     const source = new EventSource(eventsUrl);
     let opened = false;
-    source.onopen = function () { opened = true; };
+    source.onopen = function () { opened = true; document.documentElement.dataset.live = "stream"; };
     names.forEach(function (name) {
       source.addEventListener(name, function (event) {
         try { onData(name, JSON.parse(event.data)); } catch (e) { /* a malformed event is skipped */ }
