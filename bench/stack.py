@@ -101,6 +101,10 @@ def service_env(settings: Mapping[str, object]) -> dict[str, str]:
             "BOXOFFICE_PASSWORD_TIME_COST": "1",
             "BOXOFFICE_PASSWORD_MEMORY_KIB": "8",
             "BOXOFFICE_PASSWORD_PARALLELISM": "1",
+            # The load generator is one address making a crowd's sign-ups, joins and holds.
+            "BOXOFFICE_RATE_LIMIT_AUTH": "1000000/second",
+            "BOXOFFICE_RATE_LIMIT_JOIN": "1000000/second",
+            "BOXOFFICE_RATE_LIMIT_HOLD": "1000000/second",
         }
     )
     env.update({f"BOXOFFICE_{key.upper()}": str(value) for key, value in settings.items()})

@@ -34,6 +34,12 @@ CHEAP_PASSWORD_HASHING: dict[str, int] = {
     "password_memory_kib": 8,
     "password_parallelism": 1,
 }
+# Tests sign up, join and hold far faster than any person; the rate-limit tests set their own.
+RAISED_RATE_LIMITS: dict[str, str] = {
+    "rate_limit_auth": "1000000/second",
+    "rate_limit_join": "1000000/second",
+    "rate_limit_hold": "1000000/second",
+}
 
 
 @pytest.fixture(scope="session")
@@ -123,6 +129,7 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         "sweep_interval_seconds": 0.2,
         "log_level": "WARNING",
         **CHEAP_PASSWORD_HASHING,
+        **RAISED_RATE_LIMITS,
         **overrides,
     }
     return Settings(_env_file=None, **values)

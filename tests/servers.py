@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ADMIN_KEY, CHEAP_PASSWORD_HASHING, JWT_SECRET
+from tests.conftest import ADMIN_KEY, CHEAP_PASSWORD_HASHING, JWT_SECRET, RAISED_RATE_LIMITS
 
 
 class Server(str):
@@ -62,7 +62,7 @@ def running_servers(database_url: str, count: int = 2, **settings: Any) -> Itera
         "BOXOFFICE_LOG_LEVEL": "WARNING",
         **{
             f"BOXOFFICE_{key.upper()}": str(value)
-            for key, value in {**CHEAP_PASSWORD_HASHING, **settings}.items()
+            for key, value in {**CHEAP_PASSWORD_HASHING, **RAISED_RATE_LIMITS, **settings}.items()
         },
     }
     processes: list[subprocess.Popen[bytes]] = []

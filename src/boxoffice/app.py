@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from boxoffice import ops, web
+from boxoffice import ops, rate_limit_storage, web
 from boxoffice.api import COMMON_PROBLEMS, PROBLEM_JSON, UNREACHABLE
 from boxoffice.body_limit import BodyLimitMiddleware
 from boxoffice.catalog import counters
@@ -35,6 +35,7 @@ from boxoffice.queue.database_backend import DatabaseWaitingRoom
 from boxoffice.queue.redis_backend import RedisWaitingRoom
 from boxoffice.queue.router import admin as queue_admin_router
 from boxoffice.queue.router import router as queue_router
+from boxoffice.rate_limits import build_rate_limits
 from boxoffice.redis_connection import connect
 from boxoffice.reservations import service as reservations
 from boxoffice.reservations.router import router as reservations_router
@@ -66,8 +67,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.waiting_room = room
         live_seats = LiveSeats(db, redis, settings.redis_prefix)
         app.state.live_seats = live_seats
+        app.state.rate_limits = build_rate_limits(settings, db)
         sweeper = Sweeper(
             {
+                "purge rate-limit counters": throttled(
+                    lambda: rate_limit_storage.purge_expired(db),
+                    PURGE_IDEMPOTENCY_KEYS_EVERY_SECONDS,
+                ),
                 "expire holds": lambda: reservations.sweep_expired_holds(db),
                 "fold seat counts": lambda: counters.fold(db),
                 "purge idempotency keys": throttled(
@@ -124,7 +130,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def problem_response(error: DomainError) -> JSONResponse:
-    return JSONResponse(error.problem(), status_code=error.status, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        error.problem(), status_code=error.status, media_type=PROBLEM_JSON, headers=error.headers()
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:

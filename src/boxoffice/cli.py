@@ -5,21 +5,29 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from boxoffice.config import DEV_ADMIN_KEY, Settings, get_settings
+from boxoffice import db_admin
+from boxoffice.config import DEV_ADMIN_KEY, Settings, environment_variables, get_settings
 from boxoffice.db import Database
-from boxoffice.migrate import upgrade
+from boxoffice.migrate import describe, head, upgrade
 from boxoffice.observability import configure_logging
 
-app = typer.Typer(help="boxoffice: concert-ticket reservation service.", no_args_is_help=True)
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="boxoffice: concert-ticket reservation service.",
+    epilog="Settings come from these environment variables (and a .env file):\n\n"
+    + "\n\n".join(environment_variables()),
+    no_args_is_help=True,
+)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -113,20 +121,71 @@ def _shared_metrics(workers: int) -> Iterator[None]:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply the migrations to BOXOFFICE_DATABASE_URL."""
+    """Apply the migrations to BOXOFFICE_DATABASE_URL and say which ones it applied."""
     settings = _settings()
-    upgrade(settings.database_url)
-    typer.echo("database is at the newest revision")
+    where = describe(settings.database_url)
+    applied = _or_exit(db_admin.upgrade_reporting(settings.database_url))
+    if applied:
+        typer.echo(f"{where}: applied {', '.join(applied)}")
+    else:
+        typer.echo(f"{where}: already at the newest revision, {head()}")
+
+
+@db_app.command("reset")
+def db_reset(
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: throw away every row of this database")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Allow resetting a PostgreSQL database (with --yes)")
+    ] = False,
+) -> None:
+    """Start over: drop the database and create it afresh, migrated and empty.
+
+    The embedded SQLite database (boxoffice.db in the working directory, the default) is reset
+    at once. Any other SQLite file needs --yes; a PostgreSQL database needs --yes --force.
+    """
+    settings = _settings()
+    url = settings.database_url
+    where = describe(url)
+    if db_admin.sqlite_path(url) is None and not (yes and force):
+        typer.echo(f"boxoffice: refusing to reset {where} without --yes --force", err=True)
+        raise typer.Exit(code=2)
+    if not db_admin.is_embedded(url) and not yes:
+        typer.echo(f"boxoffice: refusing to reset {where} without --yes", err=True)
+        raise typer.Exit(code=2)
+    _or_exit(db_admin.reset(url))
+    typer.echo(f"{where}: reset; empty and at revision {head()}")
+
+
+def _or_exit(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work`; a database that is missing, unreachable or not migrated is one line on
+    stderr and exit code 2, not a traceback."""
+    try:
+        return asyncio.run(work)
+    except db_admin.DatabaseNotReady as error:
+        typer.echo(f"boxoffice: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    except db_admin.UNREACHABLE as error:
+        typer.echo(f"boxoffice: cannot use the database: {_first_line(error)}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 async def _audit(url: str) -> bool:
     from boxoffice.audit import run_audit
 
+    await db_admin.check_migrated(url)
     db = Database(url)
     try:
         results = await run_audit(db)
     finally:
         await db.dispose()
+    typer.echo(f"audit of {describe(url)}")
     for result in results:
         mark = "ok  " if result.ok else "FAIL"
         typer.echo(f"{mark} {result.name} ({result.checked} checked)")
@@ -139,7 +198,8 @@ async def _audit(url: str) -> bool:
 
 @app.command()
 def audit() -> None:
-    """Check every invariant of the data; exits 1 on any violation."""
+    """Check every invariant of the data; exits 1 on any violation, 2 when the database is
+    missing, unreachable or not migrated."""
     settings = _settings()
-    if not asyncio.run(_audit(settings.database_url)):
+    if not _or_exit(_audit(settings.database_url)):
         raise typer.Exit(code=1)

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from functools import lru_cache
 from typing import Literal
 
 from argon2.profiles import RFC_9106_LOW_MEMORY
-from pydantic import Field, model_validator
+from limits import parse
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from boxoffice.users.ledger import MAX_BALANCE
 
+# The embedded database: a SQLite file in the working directory.
+DEFAULT_DATABASE_URL = "sqlite:///boxoffice.db"
 DEV_JWT_SECRET = "boxoffice-development-secret-change-me-0123456789"
 DEV_ADMIN_KEY = "boxoffice-dev-admin-key"
 # HS256 wants a key at least as long as its 256-bit hash; an admin key shorter than this is
 # guessable.
 MIN_JWT_SECRET_BYTES = 32
 MIN_ADMIN_KEY_CHARS = 16
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 log = logging.getLogger("boxoffice")
 
@@ -26,7 +32,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BOXOFFICE_", env_file=".env", extra="ignore")
 
     env: Literal["development", "test", "production"] = "development"
-    database_url: str = "sqlite:///boxoffice.db"
+    database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
     # Put before every Redis key and channel, so that two deployments can share one Redis.
     redis_prefix: str = Field(default="boxoffice:", max_length=100)
@@ -54,12 +60,36 @@ class Settings(BaseSettings):
     password_time_cost: int = Field(default=RFC_9106_LOW_MEMORY.time_cost, ge=1, le=100)
     password_memory_kib: int = Field(default=RFC_9106_LOW_MEMORY.memory_cost, ge=8, le=4 * 1024**2)
     password_parallelism: int = Field(default=RFC_9106_LOW_MEMORY.parallelism, ge=1, le=64)
+    # `limits` notation: "10/minute", "100/hour", "5 per second".
+    rate_limit_auth: str = "10/minute"
+    rate_limit_join: str = "30/minute"
+    rate_limit_hold: str = "60/minute"
+    # Addresses or networks (comma-separated) whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
     db_pool_size: int = Field(default=20, ge=1, le=1000)
     log_level: str = "INFO"
     # How long an idle HTTP connection stays open. Behind a reverse proxy that reuses its
     # connections to the service, it must be longer than the proxy's own idle timeout, or the
     # proxy sends a request on a connection the service is closing and answers 502.
     keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
+
+    @field_validator("rate_limit_auth", "rate_limit_join", "rate_limit_hold")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError as error:
+            raise ValueError(f"not a rate such as 10/minute: {value!r}") from error
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        _networks(value)
+        return value
+
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return _networks(self.trusted_proxies)
 
     @model_validator(mode="after")
     def _refuse_weak_secrets_in_production(self) -> Settings:
@@ -94,6 +124,27 @@ class Settings(BaseSettings):
             log.warning("BOXOFFICE_JWT_SECRET is not set: using the development secret")
         if self.admin_key == DEV_ADMIN_KEY:
             log.warning("BOXOFFICE_ADMIN_KEY is not set: the admin key is %r", DEV_ADMIN_KEY)
+
+
+def _networks(addresses: str) -> tuple[IPNetwork, ...]:
+    try:
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in addresses.split(",")
+            if part.strip()
+        )
+    except ValueError as error:
+        raise ValueError(f"not a list of addresses or networks: {addresses!r}") from error
+
+
+def environment_variables() -> list[str]:
+    """`BOXOFFICE_NAME (default: value)` for every setting, for `boxoffice --help`."""
+    shown = {"jwt_secret": "a development secret", "admin_key": "a development key"}
+    lines = []
+    for name, field in Settings.model_fields.items():
+        default = shown.get(name, "unset" if field.default is None else repr(field.default))
+        lines.append(f"BOXOFFICE_{name.upper()} (default: {default})")
+    return lines
 
 
 @lru_cache

@@ -18,6 +18,10 @@ class DomainError(Exception):
         self.detail = detail
         self.extra = extra
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the problem details."""
+        return {}
+
     def problem(self) -> dict[str, Any]:
         return {
             "type": "about:blank",
@@ -144,6 +148,13 @@ class IdempotencyKeyReused(DomainError):
 
 class PayloadTooLarge(DomainError):
     status, code, title = 413, "PAYLOAD_TOO_LARGE", "Payload too large"
+
+
+class RateLimited(DomainError):
+    status, code, title = 429, "RATE_LIMITED", "Too many requests"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.extra["retry_after"])}
 
 
 class ServiceUnavailable(DomainError):

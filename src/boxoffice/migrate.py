@@ -7,8 +7,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, make_url
 
-from boxoffice.db import async_url
+from boxoffice.db import Database, async_url
 
 
 def alembic_config(database_url: str) -> Config:
@@ -36,3 +39,32 @@ def upgrade(database_url: str) -> None:
     worker.join()
     if failure:
         raise failure[0]
+
+
+def head() -> str:
+    """The newest revision this version of the service knows."""
+    revision = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert revision is not None
+    return revision
+
+
+def revisions_between(older: str | None, newer: str) -> list[str]:
+    """The revisions after `older` up to `newer`, oldest first, as "0004 (first line of doc)"."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    steps = list(script.iterate_revisions(newer, older or "base"))
+    return [f"{step.revision} ({(step.doc or '').splitlines()[0]})" for step in reversed(steps)]
+
+
+async def current_revision(db: Database) -> str | None:
+    """The revision the database is at; None for a database never migrated."""
+    async with db.reading() as conn:
+
+        def read(sync: Connection) -> str | None:
+            return MigrationContext.configure(sync).get_current_revision()
+
+        return await conn.run_sync(read)
+
+
+def describe(database_url: str) -> str:
+    """The database's URL with any password hidden, for messages."""
+    return make_url(database_url).render_as_string(hide_password=True)

@@ -314,3 +314,13 @@ queue_ticket = Table(
         postgresql_where=text("status = 'EXPIRED'"),
     ),
 )
+
+# Counters of the rate limits when there is no Redis: one row per limit, client and window.
+rate_limit_counter = Table(
+    "rate_limit_counter",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("hits", BigInteger, nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index(None, "expires_at"),
+)

@@ -9,6 +9,7 @@ from boxoffice.auth import AdminOnly, CurrentUserId
 from boxoffice.queue import service
 from boxoffice.queue.gate import QueueToken, Room
 from boxoffice.queue.schemas import LineOut, TicketOut
+from boxoffice.rate_limits import JoinRateLimit
 
 router = APIRouter(tags=["waiting room"])
 admin = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminOnly])
@@ -19,7 +20,11 @@ ConcertId = Annotated[int, path_id("Concert id")]
 @router.post(
     "/concerts/{concert_id}/queue/tokens",
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": TicketOut, "description": "Your live token"}, **problems(401, 404)},
+    responses={
+        200: {"model": TicketOut, "description": "Your live token"},
+        **problems(401, 404, 429),
+    },
+    dependencies=[JoinRateLimit],
 )
 async def join_line(
     concert_id: ConcertId, user_id: CurrentUserId, db: Db, room: Room, response: Response

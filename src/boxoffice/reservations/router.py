@@ -9,6 +9,7 @@ from boxoffice.auth import CurrentUserId
 from boxoffice.pagination import Page, PageRequest, page_request
 from boxoffice.queue.gate import QueueToken, Room
 from boxoffice.queue.service import admitted_concert
+from boxoffice.rate_limits import HoldRateLimit
 from boxoffice.reservations import service
 from boxoffice.reservations.schemas import HoldIn, ReservationOut
 
@@ -20,7 +21,8 @@ ReservationId = Annotated[int, path_id("Reservation id")]
 @router.post(
     "/reservations",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(401, 403, 404, 409),
+    responses=problems(401, 403, 404, 409, 429),
+    dependencies=[HoldRateLimit],
 )
 async def hold_seat(
     body: HoldIn,

@@ -9,6 +9,7 @@ from boxoffice.api import AppSettings, Db, problems
 from boxoffice.auth import CurrentUserId
 from boxoffice.idempotency.http import IdempotencyKey, fingerprint, run_idempotently
 from boxoffice.pagination import Page, PageRequest, page_request
+from boxoffice.rate_limits import AuthRateLimit
 from boxoffice.users import service
 from boxoffice.users.schemas import (
     AccessToken,
@@ -25,12 +26,19 @@ from boxoffice.users.schemas import (
 router = APIRouter(tags=["users"])
 
 
-@router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(409))
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(409, 429),
+    dependencies=[AuthRateLimit],
+)
 async def sign_up(body: SignUp, db: Db, settings: AppSettings) -> SignedUp:
     return await service.sign_up(db, settings, body.name, body.email, body.password)
 
 
-@router.post("/auth/token", tags=["auth"], responses=problems(401))
+@router.post(
+    "/auth/token", tags=["auth"], responses=problems(401, 429), dependencies=[AuthRateLimit]
+)
 async def log_in(body: LogIn, db: Db, settings: AppSettings) -> AccessToken:
     """Log in with email and password: a new access token for the bearer header."""
     return await service.log_in(db, settings, body.email, body.password)
