@@ -294,10 +294,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="500 streams, about a minute")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--streams", type=int, default=None, help="open streams")
+    parser.add_argument("--holds-per-second", type=float, default=None, help="hold rate")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.streams:
         sizes = Sizes(**{**asdict(sizes), "streams": args.streams})
+    if args.holds_per_second:
+        sizes = Sizes(**{**asdict(sizes), "holds_per_second": args.holds_per_second})
     # One file descriptor per stream, here and in the workers (which inherit the limit).
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
