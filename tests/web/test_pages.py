@@ -240,3 +240,20 @@ async def test_the_operator_sets_a_sale_opening_in_their_zone_and_sees_the_line(
     assert "The line" in concert_page.text and "waiting" in concert_page.text
     concert = (await client.get("concerts")).json()["items"][0]
     assert concert["sale_opens_at"].startswith("2031-06-01T08:00")  # 10:00 in Paris, in UTC
+
+
+async def test_log_in_attempts_are_limited_per_address_and_say_so(
+    make_client: ClientFactory,
+) -> None:
+    client = await make_client(rate_limit_auth="2/minute")
+    client.base_url = httpx.URL(f"{ROOT}/api/v1/")
+    token = _csrf(await client.get(f"{ROOT}/login"))
+    answers = [
+        await client.post(
+            f"{ROOT}/login",
+            data={"email": "nobody@example.com", "password": "guess-guess", "csrf_token": token},
+        )
+        for _ in range(3)
+    ]
+    assert [answer.status_code for answer in answers] == [401, 401, 429]
+    assert "Too many tries" in answers[2].text

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from boxoffice.api import AppSettings, Db
 from boxoffice.errors import DomainError
+from boxoffice.rate_limits import AuthRateLimit
 from boxoffice.users import service as users
 from boxoffice.users.schemas import SignUp
 from boxoffice.web import messages, session
@@ -27,7 +28,7 @@ async def signup_form(request: Request, next: str = "/") -> Response:
     return render(request, "signup.html", next=safe_next(next), name="", email="")
 
 
-@router.post("/signup", dependencies=[CsrfChecked])
+@router.post("/signup", dependencies=[CsrfChecked, AuthRateLimit])
 async def signup(
     request: Request,
     db: Db,
@@ -81,7 +82,7 @@ async def login_form(request: Request, next: str = "/") -> Response:
     return render(request, "login.html", next=safe_next(next), email="")
 
 
-@router.post("/login", dependencies=[CsrfChecked])
+@router.post("/login", dependencies=[CsrfChecked, AuthRateLimit])
 async def login(
     request: Request,
     db: Db,

@@ -16,6 +16,7 @@ from boxoffice.errors import DomainError, QueueNotAdmitted, QueueTokenInvalid, S
 from boxoffice.pagination import PageRequest
 from boxoffice.queue import service as queue
 from boxoffice.queue.gate import Room
+from boxoffice.rate_limits import JoinRateLimit
 from boxoffice.reservations import service as reservations
 from boxoffice.web import line, messages, session
 from boxoffice.web.rendering import gettext_for, render
@@ -28,7 +29,7 @@ ScheduleId = Annotated[int, Path(ge=1, le=MAX_ID)]
 MAX_DATES = 200
 
 
-@router.post("/concerts/{concert_id}/line", dependencies=[CsrfChecked])
+@router.post("/concerts/{concert_id}/line", dependencies=[CsrfChecked, JoinRateLimit])
 async def join_line(request: Request, concert_id: ConcertId, db: Db, room: Room) -> Response:
     user_id = session.session_user(request)
     if user_id is None:
