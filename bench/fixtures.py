@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
+from tests.crowd import insert_funded_users
 
 from bench.http import ClientPool, problem_code
 from bench.stack import ADMIN_KEY, DATABASE_URL, JWT_SECRET
@@ -19,7 +20,6 @@ from boxoffice.auth import issue_access_token
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.db import Database
-from boxoffice.users import repository as accounts
 
 T = TypeVar("T")
 ADMIN = {"X-Admin-Key": ADMIN_KEY}
@@ -90,7 +90,7 @@ async def create_users(count: int, balance: int, label: str) -> list[User]:
             size = min(INSERT_BATCH, count - first)
             emails = [f"fan-{batch}-{first + i}@bench.example.com" for i in range(size)]
             async with db.transaction() as conn:
-                new_ids = await accounts.insert_funded_users(conn, emails, balance, now)
+                new_ids = await insert_funded_users(conn, emails, balance, now)
                 ids.extend(new_ids)
     finally:
         await db.dispose()

@@ -56,7 +56,7 @@ CONCERNS = (
     ("endpoint: leave the line", ("leave_line (boxoffice",)),
     ("endpoint: seat listing", ("list_seats (boxoffice",)),
     ("endpoint: hold", ("hold_seat (boxoffice",)),
-    ("endpoint: payment", ("run_idempotently (boxoffice", "pay (boxoffice/payments/router")),
+    ("endpoint: payment", ("pay (boxoffice/booking/router",)),
     ("background: sweeper and line ticks", ("Sweeper", "tick (boxoffice")),
     ("logging", ("logging/",)),
 )
@@ -100,7 +100,7 @@ def _area(frame: str) -> str:
 
 
 def _function(frame: str) -> str:
-    # "handle (boxoffice/reservations/service.py)" -> as it is, minus line numbers if any.
+    # "handle (boxoffice/booking/holds.py)" -> as it is, minus line numbers if any.
     return frame.strip()
 
 

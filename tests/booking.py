@@ -20,9 +20,9 @@ from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.tables import concert_schedule, seat, seat_count_delta, users
-from boxoffice.users import repository as accounts
 from tests.api import ADMIN, bearer
 from tests.conftest import JWT_SECRET
+from tests.crowd import insert_funded_users
 
 T = TypeVar("T")
 
@@ -154,7 +154,7 @@ async def create_users(db: Database, count: int, balance: int = 0) -> list[dict[
     batch = uuid.uuid4().hex[:12]
     emails = [f"fan-{batch}-{i}@example.com" for i in range(count)]
     async with db.transaction() as conn:
-        ids = await accounts.insert_funded_users(conn, emails, balance, now)
+        ids = await insert_funded_users(conn, emails, balance, now)
     settings = Settings(_env_file=None, jwt_secret=JWT_SECRET)
     return [
         {"id": user_id, "headers": bearer(issue_access_token(settings, user_id))} for user_id in ids

@@ -16,6 +16,8 @@ from starlette.exceptions import HTTPException
 from boxoffice import ops, rate_limit_storage, web
 from boxoffice.api import COMMON_PROBLEMS, PROBLEM_JSON, UNREACHABLE
 from boxoffice.body_limit import BodyLimitMiddleware
+from boxoffice.booking import expiry
+from boxoffice.booking.router import router as booking_router
 from boxoffice.catalog import counters
 from boxoffice.catalog.router import admin as catalog_admin_router
 from boxoffice.catalog.router import router as catalog_router
@@ -24,12 +26,12 @@ from boxoffice.config import Settings, get_settings
 from boxoffice.db import Database
 from boxoffice.errors import DomainError, ServiceUnavailable, ValidationFailed
 from boxoffice.idempotency import store as idempotency
+from boxoffice.idempotency.http import Replayed, replay_response
 from boxoffice.live import changelog
 from boxoffice.live.hub import LiveSeats
 from boxoffice.live.router import router as live_router
 from boxoffice.observability import ObservabilityMiddleware
 from boxoffice.operator.router import router as operator_router
-from boxoffice.payments.router import router as payments_router
 from boxoffice.queue.backend import WaitingRoom
 from boxoffice.queue.database_backend import DatabaseWaitingRoom
 from boxoffice.queue.redis_backend import RedisWaitingRoom
@@ -37,8 +39,6 @@ from boxoffice.queue.router import admin as queue_admin_router
 from boxoffice.queue.router import router as queue_router
 from boxoffice.rate_limits import build_rate_limits
 from boxoffice.redis_connection import connect
-from boxoffice.reservations import service as reservations
-from boxoffice.reservations.router import router as reservations_router
 from boxoffice.sweeper import Sweeper, throttled
 from boxoffice.tickets.router import admin as tickets_admin_router
 from boxoffice.tickets.router import router as tickets_router
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     lambda: rate_limit_storage.purge_expired(db),
                     PURGE_IDEMPOTENCY_KEYS_EVERY_SECONDS,
                 ),
-                "expire holds": lambda: reservations.sweep_expired_holds(db),
+                "expire holds": lambda: expiry.sweep_expired_holds(db),
                 "fold seat counts": lambda: counters.fold(db),
                 "purge idempotency keys": throttled(
                     lambda: idempotency.purge_expired(db), PURGE_IDEMPOTENCY_KEYS_EVERY_SECONDS
@@ -113,8 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_router,
         catalog_router,
         catalog_admin_router,
-        reservations_router,
-        payments_router,
+        booking_router,
         queue_router,
         operator_router,
         live_router,
@@ -139,6 +138,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, error: DomainError) -> JSONResponse:
         return problem_response(error)
+
+    @app.exception_handler(Replayed)
+    async def replayed(_: Request, replay: Replayed) -> JSONResponse:
+        return replay_response(replay.replay)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:

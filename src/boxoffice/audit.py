@@ -1,28 +1,46 @@
 """`boxoffice audit`: checks every promise of the data on a live database.
 
 Each check is one query that returns the rows breaking a rule (empty when all is well) and a
-count of what it looked at. The checks read one consistent snapshot.
+count of what it looked at. The checks read one consistent snapshot, and judge liveness with the
+same rule as the service (`boxoffice.liveness`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.clock import utcnow
 from boxoffice.db import Database
-from boxoffice.tables import UTCDateTime
+from boxoffice.liveness import is_live
+from boxoffice.statuses import (
+    SEAT_OCCUPYING,
+    EntryType,
+    PaymentStatus,
+    ReservationStatus,
+    SeatStatus,
+)
+from boxoffice.tables import (
+    concert_schedule,
+    payment,
+    point_history,
+    reservation,
+    seat,
+    seat_count_delta,
+    users,
+)
 
 
 @dataclass(frozen=True)
 class Check:
     name: str
-    checked: str  # SQL counting what the check looked at
-    violations: str  # SQL listing what breaks the rule
+    checked: Select[Any]  # counts what the check looked at
+    violations: Callable[[datetime], Select[Any]]  # lists what breaks the rule, as of a moment
 
 
 @dataclass(frozen=True)
@@ -36,101 +54,191 @@ class Result:
         return not self.violations
 
 
-_LEDGER_BY_USER = """
-    SELECT user_id,
-           SUM(CASE WHEN type = 'CHARGE' THEN amount ELSE 0 END) AS charges,
-           SUM(CASE WHEN type = 'REFUND' THEN amount ELSE 0 END) AS refunds,
-           SUM(CASE WHEN type = 'USE' THEN amount ELSE 0 END) AS uses
-    FROM point_history GROUP BY user_id
-"""
-_PAYMENTS_BY_USER = """
-    SELECT user_id,
-           SUM(CASE WHEN status IN ('SUCCESS', 'CANCELLED') THEN amount ELSE 0 END) AS paid,
-           SUM(CASE WHEN status = 'CANCELLED' THEN amount ELSE 0 END) AS refunded
-    FROM payment GROUP BY user_id
-"""
+def _count(table: Any, *where: ColumnElement[bool]) -> Select[Any]:
+    return select(func.count()).select_from(table).where(*where)
+
+
+def _sum_when(condition: ColumnElement[bool], amount: Any) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, amount), else_=0)), 0)
+
+
+def _ledger_by_user() -> Any:
+    kind = point_history.c.type
+    return (
+        select(
+            point_history.c.user_id,
+            _sum_when(kind == EntryType.CHARGE, point_history.c.amount).label("charges"),
+            _sum_when(kind == EntryType.REFUND, point_history.c.amount).label("refunds"),
+            _sum_when(kind == EntryType.USE, point_history.c.amount).label("uses"),
+        )
+        .group_by(point_history.c.user_id)
+        .subquery("ledger")
+    )
+
+
+def _payments_by_user() -> Any:
+    status = payment.c.status
+    spent = status.in_([PaymentStatus.SUCCESS, PaymentStatus.CANCELLED])
+    return (
+        select(
+            payment.c.user_id,
+            _sum_when(spent, payment.c.amount).label("paid"),
+            _sum_when(status == PaymentStatus.CANCELLED, payment.c.amount).label("refunded"),
+        )
+        .group_by(payment.c.user_id)
+        .subquery("payments")
+    )
+
+
+def _balance_matches_ledger(_: datetime) -> Select[Any]:
+    ledger = _ledger_by_user()
+    charges, refunds, uses = (
+        func.coalesce(ledger.c.charges, 0),
+        func.coalesce(ledger.c.refunds, 0),
+        func.coalesce(ledger.c.uses, 0),
+    )
+    return (
+        select(users.c.id, users.c.balance, charges, refunds, uses)
+        .select_from(users.outerjoin(ledger, ledger.c.user_id == users.c.id))
+        .where(or_(users.c.balance < 0, users.c.balance != charges + refunds - uses))
+    )
+
+
+def _one_live_reservation_per_seat(now: datetime) -> Select[Any]:
+    return (
+        select(reservation.c.seat_id, func.count())
+        .where(is_live(now))
+        .group_by(reservation.c.seat_id)
+        .having(func.count() > 1)
+    )
+
+
+def _seat_status_follows_reservations(_: datetime) -> Select[Any]:
+    covered = exists().where(
+        reservation.c.seat_id == seat.c.id, reservation.c.status.in_(SEAT_OCCUPYING)
+    )
+    taken = seat.c.status == SeatStatus.UNAVAILABLE
+    return select(seat.c.id, seat.c.status).where(or_(and_(taken, ~covered), and_(~taken, covered)))
+
+
+def _counter_matches_seats(_: datetime) -> Select[Any]:
+    seats = (
+        select(
+            seat.c.schedule_id,
+            func.count().label("seats"),
+            _sum_when(seat.c.status == SeatStatus.AVAILABLE, literal(1)).label("free"),
+        )
+        .group_by(seat.c.schedule_id)
+        .subquery("seats")
+    )
+    pending = (
+        select(func.coalesce(func.sum(seat_count_delta.c.delta), 0))
+        .where(seat_count_delta.c.schedule_id == concert_schedule.c.id)
+        .scalar_subquery()
+    )
+    schedule = concert_schedule.c
+    return (
+        select(schedule.id, schedule.available_seats, schedule.total_seats, seats.c.free)
+        .join(seats, seats.c.schedule_id == schedule.id)
+        .where(
+            or_(
+                schedule.total_seats != seats.c.seats,
+                schedule.available_seats + pending != seats.c.free,
+            )
+        )
+    )
+
+
+def _success_pays_confirmed(_: datetime) -> Select[Any]:
+    return (
+        select(payment.c.id, reservation.c.id, reservation.c.status)
+        .join(reservation, reservation.c.id == payment.c.reservation_id)
+        .where(
+            payment.c.status == PaymentStatus.SUCCESS,
+            or_(
+                reservation.c.status != ReservationStatus.CONFIRMED,
+                reservation.c.user_id != payment.c.user_id,
+                reservation.c.amount != payment.c.amount,
+            ),
+        )
+    )
+
+
+def _confirmed_has_one_success(_: datetime) -> Select[Any]:
+    successes = func.count(payment.c.id)
+    return (
+        select(reservation.c.id, successes)
+        .select_from(
+            reservation.outerjoin(
+                payment,
+                and_(
+                    payment.c.reservation_id == reservation.c.id,
+                    payment.c.status == PaymentStatus.SUCCESS,
+                ),
+            )
+        )
+        .where(reservation.c.status == ReservationStatus.CONFIRMED)
+        .group_by(reservation.c.id)
+        .having(successes != 1)
+    )
+
+
+def _ledger_matches_payments(_: datetime) -> Select[Any]:
+    ledger, paid = _ledger_by_user(), _payments_by_user()
+    return (
+        select(users.c.id)
+        .select_from(
+            users.outerjoin(ledger, ledger.c.user_id == users.c.id).outerjoin(
+                paid, paid.c.user_id == users.c.id
+            )
+        )
+        .where(
+            or_(
+                func.coalesce(ledger.c.uses, 0) != func.coalesce(paid.c.paid, 0),
+                func.coalesce(ledger.c.refunds, 0) != func.coalesce(paid.c.refunded, 0),
+            )
+        )
+    )
+
 
 CHECKS = (
     Check(
         "balance == charges + refunds - uses, and never below zero",
-        "SELECT COUNT(*) FROM users",
-        f"""
-        SELECT u.id, u.balance, COALESCE(l.charges, 0), COALESCE(l.refunds, 0), COALESCE(l.uses, 0)
-        FROM users u LEFT JOIN ({_LEDGER_BY_USER}) l ON l.user_id = u.id
-        WHERE u.balance < 0
-           OR u.balance <> COALESCE(l.charges, 0) + COALESCE(l.refunds, 0) - COALESCE(l.uses, 0)
-        """,
+        _count(users),
+        _balance_matches_ledger,
     ),
-    Check(
-        "at most one live reservation per seat",
-        "SELECT COUNT(*) FROM seat",
-        """
-        SELECT seat_id, COUNT(*) FROM reservation
-        WHERE status = 'CONFIRMED' OR (status = 'TEMPORARY' AND expires_at > :now)
-        GROUP BY seat_id HAVING COUNT(*) > 1
-        """,
-    ),
+    Check("at most one live reservation per seat", _count(seat), _one_live_reservation_per_seat),
     Check(
         "a seat is UNAVAILABLE exactly when a held or confirmed reservation covers it",
-        "SELECT COUNT(*) FROM seat",
-        """
-        SELECT s.id, s.status FROM seat s
-        WHERE (s.status = 'UNAVAILABLE') <> EXISTS (
-            SELECT 1 FROM reservation r
-            WHERE r.seat_id = s.id AND r.status IN ('TEMPORARY', 'CONFIRMED'))
-        """,
+        _count(seat),
+        _seat_status_follows_reservations,
     ),
     Check(
         "available_seats (with pending changes) == AVAILABLE seats; total_seats == seats",
-        "SELECT COUNT(*) FROM concert_schedule",
-        """
-        SELECT c.id, c.available_seats, c.total_seats, s.free, s.seats FROM concert_schedule c
-        JOIN (SELECT schedule_id, COUNT(*) AS seats,
-                     SUM(CASE WHEN status = 'AVAILABLE' THEN 1 ELSE 0 END) AS free
-              FROM seat GROUP BY schedule_id) s ON s.schedule_id = c.id
-        WHERE c.total_seats <> s.seats
-           OR c.available_seats + COALESCE((SELECT SUM(d.delta) FROM seat_count_delta d
-                                            WHERE d.schedule_id = c.id), 0) <> s.free
-        """,
+        _count(concert_schedule),
+        _counter_matches_seats,
     ),
     Check(
         "every SUCCESS payment pays a CONFIRMED reservation of its user, for its amount",
-        "SELECT COUNT(*) FROM payment WHERE status = 'SUCCESS'",
-        """
-        SELECT p.id, r.id, r.status FROM payment p JOIN reservation r ON r.id = p.reservation_id
-        WHERE p.status = 'SUCCESS'
-          AND (r.status <> 'CONFIRMED' OR r.user_id <> p.user_id OR r.amount <> p.amount)
-        """,
+        _count(payment, payment.c.status == PaymentStatus.SUCCESS),
+        _success_pays_confirmed,
     ),
     Check(
         "every CONFIRMED reservation has exactly one SUCCESS payment",
-        "SELECT COUNT(*) FROM reservation WHERE status = 'CONFIRMED'",
-        """
-        SELECT r.id, COUNT(p.id) FROM reservation r
-        LEFT JOIN payment p ON p.reservation_id = r.id AND p.status = 'SUCCESS'
-        WHERE r.status = 'CONFIRMED' GROUP BY r.id HAVING COUNT(p.id) <> 1
-        """,
+        _count(reservation, reservation.c.status == ReservationStatus.CONFIRMED),
+        _confirmed_has_one_success,
     ),
     Check(
         "USE entries == payments made; REFUND entries == payments cancelled",
-        "SELECT COUNT(*) FROM users",
-        f"""
-        SELECT u.id FROM users u
-        LEFT JOIN ({_LEDGER_BY_USER}) l ON l.user_id = u.id
-        LEFT JOIN ({_PAYMENTS_BY_USER}) p ON p.user_id = u.id
-        WHERE COALESCE(l.uses, 0) <> COALESCE(p.paid, 0)
-           OR COALESCE(l.refunds, 0) <> COALESCE(p.refunded, 0)
-        """,
+        _count(users),
+        _ledger_matches_payments,
     ),
 )
 
 
 async def _run_check(conn: AsyncConnection, check: Check, now: datetime) -> Result:
-    checked = (await conn.execute(text(check.checked))).scalar_one()
-    query = text(check.violations)
-    if ":now" in check.violations:
-        query = query.bindparams(bindparam("now", value=now, type_=UTCDateTime()))
-    violations = (await conn.execute(query)).all()
+    checked = (await conn.execute(check.checked)).scalar_one()
+    violations = (await conn.execute(check.violations(now))).all()
     return Result(check.name, int(checked), [tuple(row) for row in violations])
 
 

@@ -12,7 +12,7 @@ from limits import parse
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from boxoffice.users.ledger import MAX_BALANCE
+from boxoffice.money import MAX_BALANCE
 
 # The embedded database: a SQLite file in the working directory.
 DEFAULT_DATABASE_URL = "sqlite:///boxoffice.db"

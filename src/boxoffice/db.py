@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from boxoffice.errors import DomainError
+from boxoffice.unit_of_work import Recorder, UnitOfWork
 
 # A result row of any shape.
 Record = Row[*tuple[Any, ...]]
@@ -94,21 +94,25 @@ class Database:
         return engine
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One read-write transaction: commits on success, rolls back on any error except a
-        DomainError that is itself an outcome to keep (`keeps_changes`)."""
+    async def unit_of_work(self, recorder: Recorder | None = None) -> AsyncIterator[UnitOfWork]:
+        """A read-write transaction that rolls back unless its owner commits it."""
         async with self.engine.connect() as conn:
             await conn.execution_options(boxoffice_writes=True)
             await conn.begin()
+            work = UnitOfWork(conn, recorder)
             try:
-                yield conn
-            except DomainError as error:
-                await (conn.commit() if error.keeps_changes else conn.rollback())
-                raise
-            except BaseException:
-                await conn.rollback()
-                raise
-            await conn.commit()
+                yield work
+            finally:
+                if not work.committed:
+                    await conn.rollback()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A unit of work whose block is its owner: it commits when the block ends, and rolls
+        back when the block raises."""
+        async with self.unit_of_work() as work:
+            yield work.conn
+            await work.commit()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:

@@ -9,9 +9,6 @@ class DomainError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "BAD_REQUEST"
     title: ClassVar[str] = "Bad request"
-    # An error that is itself an outcome worth keeping (a FAILED payment row): the transaction
-    # that raised it commits instead of rolling back.
-    keeps_changes: ClassVar[bool] = False
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -131,7 +128,6 @@ class TicketAlreadyUsed(Conflict):
 
 class InsufficientBalance(Conflict):
     code, title = "INSUFFICIENT_BALANCE", "Insufficient balance"
-    keeps_changes = True
 
 
 class IdempotencyKeyInUse(Conflict):
@@ -140,6 +136,21 @@ class IdempotencyKeyInUse(Conflict):
 
 class ValidationFailed(DomainError):
     status, code, title = 422, "VALIDATION_ERROR", "Validation error"
+
+
+class ChargeOutOfRange(ValidationFailed):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, errors=[_amount_error("out of range")])
+
+
+class BalanceLimitReached(ValidationFailed):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, errors=[_amount_error("balance limit")])
+
+
+def _amount_error(message: str) -> dict[str, Any]:
+    # Where the contract's `errors` list points: the charge request's `amount`.
+    return {"loc": ["body", "amount"], "msg": message, "type": "value_error"}
 
 
 class IdempotencyKeyReused(DomainError):

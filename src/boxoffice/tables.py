@@ -26,6 +26,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from boxoffice.statuses import (
+    SEAT_OCCUPYING,
+    EntryType,
+    PaymentStatus,
+    ReservationStatus,
+    SeatStatus,
+    TicketStatus,
+    sql_in,
+)
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp that is always timezone-aware UTC in Python, whatever the database keeps."""
@@ -77,7 +87,8 @@ metadata = MetaData(
     }
 )
 
-LIVE_RESERVATION = "status IN ('TEMPORARY', 'CONFIRMED')"
+OCCUPYING_RESERVATION = sql_in("status", *SEAT_OCCUPYING)
+TEMPORARY_RESERVATION = f"status = '{ReservationStatus.TEMPORARY}'"
 
 
 def _timestamps() -> list[Column[Any]]:
@@ -109,7 +120,7 @@ point_history = Table(
     Column("type", String(10), nullable=False),
     *_timestamps(),
     CheckConstraint("amount > 0", name="amount_positive"),
-    CheckConstraint("type IN ('CHARGE', 'USE', 'REFUND')", name="type_known"),
+    CheckConstraint(sql_in("type", *EntryType), name="type_known"),
     Index(None, "user_id", "id"),
 )
 
@@ -146,7 +157,7 @@ seat = Table(
     Column("status", String(12), nullable=False),
     *_timestamps(),
     UniqueConstraint("schedule_id", "seat_number"),
-    CheckConstraint("status IN ('AVAILABLE', 'UNAVAILABLE')", name="status_known"),
+    CheckConstraint(sql_in("status", *SeatStatus), name="status_known"),
     Index(None, "schedule_id", "status"),
 )
 
@@ -163,30 +174,28 @@ reservation = Table(
     # When the ticket was let in at the door (migration 0007); NULL until then.
     Column("checked_in_at", UTCDateTime(), nullable=True),
     *_timestamps(),
-    CheckConstraint(
-        "status IN ('TEMPORARY', 'CONFIRMED', 'CANCELLED', 'EXPIRED')", name="status_known"
-    ),
+    CheckConstraint(sql_in("status", *ReservationStatus), name="status_known"),
     # The database's own guarantee of "one seat, one owner".
     Index(
         "uq_reservation_live_seat",
         "seat_id",
         unique=True,
-        sqlite_where=text(LIVE_RESERVATION),
-        postgresql_where=text(LIVE_RESERVATION),
+        sqlite_where=text(OCCUPYING_RESERVATION),
+        postgresql_where=text(OCCUPYING_RESERVATION),
     ),
     Index(None, "user_id", "id"),
     Index(
         "ix_reservation_user_temporary",
         "user_id",
         "schedule_id",
-        sqlite_where=text("status = 'TEMPORARY'"),
-        postgresql_where=text("status = 'TEMPORARY'"),
+        sqlite_where=text(TEMPORARY_RESERVATION),
+        postgresql_where=text(TEMPORARY_RESERVATION),
     ),
     Index(
         "ix_reservation_temporary_expiry",
         "expires_at",
-        sqlite_where=text("status = 'TEMPORARY'"),
-        postgresql_where=text("status = 'TEMPORARY'"),
+        sqlite_where=text(TEMPORARY_RESERVATION),
+        postgresql_where=text(TEMPORARY_RESERVATION),
     ),
 )
 
@@ -199,7 +208,7 @@ payment = Table(
     Column("status", String(12), nullable=False),
     Column("reservation_id", ForeignKey("reservation.id"), nullable=False),
     *_timestamps(),
-    CheckConstraint("status IN ('SUCCESS', 'FAILED', 'CANCELLED')", name="status_known"),
+    CheckConstraint(sql_in("status", *PaymentStatus), name="status_known"),
     Index(None, "reservation_id"),
     Index(None, "user_id", "id"),
 )
@@ -207,7 +216,8 @@ payment = Table(
 # Pending changes to `concert_schedule.available_seats`. A trigger on `seat` (migration 0003)
 # appends here whenever a seat's status changes, instead of updating the schedule row, so that
 # holds of one schedule never queue on a single row lock; the sweeper folds the rows into the
-# counter. `available_seats + sum(delta)` is exact at every moment.
+# counter. `available_seats + sum(delta)` is the number of AVAILABLE seat rows as of the
+# reading statement (a seat whose hold has expired but is not yet swept still counts as taken).
 seat_count_delta = Table(
     "seat_count_delta",
     metadata,
@@ -264,7 +274,7 @@ queue_line = Table(
     Column("opens_at", UTCDateTime(), nullable=True),
 )
 
-LIVE_TICKET = "status IN ('WAITING', 'ACTIVE')"
+LIVE_TICKET = sql_in("status", TicketStatus.WAITING, TicketStatus.ACTIVE)
 
 queue_ticket = Table(
     "queue_ticket",
@@ -281,7 +291,7 @@ queue_ticket = Table(
     # Not indexed on purpose: every status request writes it, and an index would make each of
     # those writes touch every index of the table.
     Column("seen_at", UTCDateTime(), nullable=True),
-    CheckConstraint("status IN ('WAITING', 'ACTIVE', 'EXPIRED')", name="status_known"),
+    CheckConstraint(sql_in("status", *TicketStatus), name="status_known"),
     UniqueConstraint("concert_id", "seq"),
     # One place per user and line, whatever the code above it does.
     Index(
@@ -297,21 +307,21 @@ queue_ticket = Table(
         "ix_queue_ticket_waiting",
         "concert_id",
         "seq",
-        sqlite_where=text("status = 'WAITING'"),
-        postgresql_where=text("status = 'WAITING'"),
+        sqlite_where=text(f"status = '{TicketStatus.WAITING}'"),
+        postgresql_where=text(f"status = '{TicketStatus.WAITING}'"),
     ),
     Index(
         "ix_queue_ticket_active",
         "concert_id",
         "active_until",
-        sqlite_where=text("status = 'ACTIVE'"),
-        postgresql_where=text("status = 'ACTIVE'"),
+        sqlite_where=text(f"status = '{TicketStatus.ACTIVE}'"),
+        postgresql_where=text(f"status = '{TicketStatus.ACTIVE}'"),
     ),
     Index(
         "ix_queue_ticket_expired",
         "expired_at",
-        sqlite_where=text("status = 'EXPIRED'"),
-        postgresql_where=text("status = 'EXPIRED'"),
+        sqlite_where=text(f"status = '{TicketStatus.EXPIRED}'"),
+        postgresql_where=text(f"status = '{TicketStatus.EXPIRED}'"),
     ),
 )
 

@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 from boxoffice.clock import utcnow
 from boxoffice.db import Database
 from boxoffice.tables import users
-from boxoffice.users import repository
 from tests import api
 from tests.conftest import ClientFactory
+from tests.crowd import insert_funded_users
 from tests.integration.test_errors import assert_problem
 
 
@@ -96,7 +96,7 @@ async def test_an_account_without_a_password_cannot_log_in(
     """Accounts from before passwords (and bulk-seeded ones) have no hash: refused like any
     wrong password, while their tokens keep working."""
     async with db.transaction() as conn:
-        [user_id] = await repository.insert_funded_users(conn, ["old@example.com"], 0, utcnow())
+        [user_id] = await insert_funded_users(conn, ["old@example.com"], 0, utcnow())
     assert await stored_hash(db, user_id) is None
     wrong = await api.log_in(client, "old@example.com", "")
     assert_problem(wrong, 422, "VALIDATION_ERROR")

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from boxoffice.clock import utcnow
 from boxoffice.db import Database
-from boxoffice.reservations.liveness import is_live
+from boxoffice.liveness import is_live
 from boxoffice.tables import payment, point_history, reservation, seat
 from tests import api, booking
 from tests.servers import Server, clients_for, running_servers

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from boxoffice.clock import utcnow
 from boxoffice.db import Database
-from boxoffice.reservations.liveness import is_live
+from boxoffice.liveness import is_live
 from boxoffice.tables import reservation
 from tests import api, booking
 from tests.servers import Server, clients_for, running_servers

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -25,12 +26,13 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from boxoffice.app import create_app
 from boxoffice.auth import issue_access_token
 from boxoffice.config import Settings
 from boxoffice.migrate import upgrade
-from tests import api, conftest
+from tests import api, backends, conftest
 
 CHECKS = [
     not_a_server_error,
@@ -52,44 +54,97 @@ async def _seed(app_settings: Settings) -> int:
         return user_id
 
 
-# The schema is loaded when the module is collected (pytest 9 no longer supports schemathesis'
-# fixture-based loading), so the app is built here, on a database file that the module fixture
-# migrates and seeds before the first request starts the app's lifespan.
+async def _forget(settings: Settings) -> None:
+    """Leave the shared test database and Redis as the other tests expect them: empty."""
+    await conftest.empty_tables(settings.database_url)
+    if settings.redis_url:
+        client = aioredis.from_url(settings.redis_url)
+        await client.flushdb()
+        await client.aclose()
+
+
+# The schemas are loaded when the module is collected (pytest 9 no longer supports schemathesis'
+# fixture-based loading), so the apps are built here, each on a database that its module fixture
+# migrates and seeds before the first request starts the app's lifespan: SQLite with the
+# database-backed waiting room, and PostgreSQL with Redis.
 _DIRECTORY = Path(tempfile.gettempdir()) / f"boxoffice-fuzz-{uuid.uuid4().hex}"
-_SETTINGS = conftest.test_settings(f"sqlite:///{_DIRECTORY / 'fuzz.db'}")
-_APP = create_app(_SETTINGS)
-schema = schemathesis.openapi.from_dict(_APP.openapi())
-# What schemathesis.openapi.from_asgi sets, without starting the app to fetch the document.
-schema.app = _APP
+_SQLITE = conftest.test_settings(f"sqlite:///{_DIRECTORY / 'fuzz.db'}")
+_POSTGRES = conftest.test_settings(backends.POSTGRES_URL, redis_url=backends.REDIS_URL)
+
+
+def _schema(app_settings: Settings) -> OpenApiSchema:
+    app = create_app(app_settings)
+    loaded = schemathesis.openapi.from_dict(app.openapi())
+    # What schemathesis.openapi.from_asgi sets, without starting the app to fetch the document.
+    loaded.app = app
+    return loaded
+
+
+sqlite_schema = _schema(_SQLITE)
+postgres_schema = _schema(_POSTGRES)
+
+
+def _headers(app_settings: Settings, user_id: int) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {issue_access_token(app_settings, user_id)}",
+        "X-Admin-Key": conftest.ADMIN_KEY,
+    }
 
 
 @pytest.fixture(scope="module")
-def credentials() -> Iterator[dict[str, str]]:
+def sqlite_credentials() -> Iterator[dict[str, str]]:
     _DIRECTORY.mkdir()
-    upgrade(_SETTINGS.database_url)
-    user_id = asyncio.run(_seed(_SETTINGS))
+    upgrade(_SQLITE.database_url)
+    user_id = asyncio.run(_seed(_SQLITE))
     try:
-        yield {
-            "Authorization": f"Bearer {issue_access_token(_SETTINGS, user_id)}",
-            "X-Admin-Key": conftest.ADMIN_KEY,
-        }
+        yield _headers(_SQLITE, user_id)
     finally:
         # The app's lifespan (and its sweeper) runs on schemathesis' own event loop thread.
         shutdown_lifespans()
         shutil.rmtree(_DIRECTORY, ignore_errors=True)
 
 
-@schema.parametrize()
+@pytest.fixture(scope="module")
+def postgres_credentials(postgres_url: str, redis_url: str) -> Iterator[dict[str, str]]:
+    asyncio.run(_forget(_POSTGRES))
+    user_id = asyncio.run(_seed(_POSTGRES))
+    try:
+        yield _headers(_POSTGRES, user_id)
+    finally:
+        shutdown_lifespans()
+        asyncio.run(_forget(_POSTGRES))
+
+
+# Derandomized: CI runs the same cases every time. Enough examples per operation to reach past
+# validation into the handlers, few enough that both backends take about a minute.
+EXAMPLES = 40
+
+
+# Valid credentials get the fuzzer past authentication to the handlers; missing and bad
+# credentials are covered by test_errors.py.
+@sqlite_schema.parametrize()
 @settings(
-    max_examples=15,
+    max_examples=EXAMPLES,
     derandomize=True,
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_operation_answers_as_documented(
-    case: schemathesis.Case[Any], credentials: dict[str, str]
+def test_every_operation_answers_as_documented_on_sqlite(
+    case: schemathesis.Case[Any], sqlite_credentials: dict[str, str]
 ) -> None:
-    # Valid credentials get the fuzzer past authentication to the handlers; missing and bad
-    # credentials are covered by test_errors.py.
-    case.call_and_validate(headers=credentials, checks=CHECKS)
+    case.call_and_validate(headers=sqlite_credentials, checks=CHECKS)
+
+
+@postgres_schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_answers_as_documented_on_postgres_and_redis(
+    case: schemathesis.Case[Any], postgres_credentials: dict[str, str]
+) -> None:
+    case.call_and_validate(headers=postgres_credentials, checks=CHECKS)

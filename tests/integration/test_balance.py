@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy import func, select
 
 from boxoffice.db import Database
+from boxoffice.money import MAX_BALANCE
 from boxoffice.tables import point_history, users
-from boxoffice.users.ledger import MAX_BALANCE
 from tests import api
 from tests.conftest import ClientFactory
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from boxoffice.booking import expiry
 from boxoffice.db import Database
-from boxoffice.reservations import service as reservations
 from tests import api, conftest
 from tests.booking import OPEN_DOORS, admitted, held, hold, paid, pay, seat_ids
 from tests.integration.test_cli import cli_env
@@ -173,8 +173,8 @@ async def _expire_two_holds(
         # One is taken over by another fan before any sweep ...
         await held(client, second_headers, seats[0])
         # ... and the sweep settles the other; a second sweep finds nothing more.
-        assert await reservations.sweep_expired_holds(db) == 1
-        assert await reservations.sweep_expired_holds(db) == 0
+        assert await expiry.sweep_expired_holds(db) == 1
+        assert await expiry.sweep_expired_holds(db) == 0
     finally:
         await db.dispose()
     assert change(before, await scrape(root)) == {

@@ -5,7 +5,9 @@ hold of that show queues on. Instead every change of a seat's status appends a +
 `seat_count_delta` (an insert locks nothing that other holds need), from a trigger that migration
 0003 puts on the seat table, and the sweeper folds those rows into the counter.
 Readers add the pending rows of one schedule (an indexed sum over at most one sweep interval of
-changes), so the figure they see is exact at every moment, not only at rest.
+changes), so the figure they see is the number of AVAILABLE seat rows at that moment, not only
+at rest. A seat whose hold has expired still counts as taken until the sweeper or a new hold
+settles it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ FOLD_BATCH = 5000
 async def fold(db: Database) -> int:
     """Move pending deltas into the counters; returns how many were folded. Several processes
     may run this at once: each takes rows the others have not locked, so none is counted twice."""
-    async with db.transaction() as conn:
+    async with db.unit_of_work() as work:
+        conn = work.conn
         picked = (
             await conn.execute(
                 skip_locked(
@@ -57,4 +60,5 @@ async def fold(db: Database) -> int:
                         updated_at=now,
                     )
                 )
+        await work.commit()
         return len(picked)

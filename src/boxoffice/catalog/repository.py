@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.catalog.schemas import SeatIn
 from boxoffice.db import Record
-from boxoffice.reservations.liveness import seat_is_taken
+from boxoffice.liveness import seat_is_taken
+from boxoffice.statuses import SeatStatus
 from boxoffice.tables import concert, concert_schedule, seat, seat_count_delta
 
 _pending_delta = (
@@ -18,7 +19,8 @@ _pending_delta = (
     .where(seat_count_delta.c.schedule_id == concert_schedule.c.id)
     .scalar_subquery()
 )
-# The counter plus the holds and releases not yet folded into it: exact at every moment.
+# The counter plus the holds and releases not yet folded into it: the AVAILABLE seat rows as of
+# the reading statement.
 available_seats = (concert_schedule.c.available_seats + _pending_delta).label("available_seats")
 
 _schedule_columns = (
@@ -98,7 +100,7 @@ async def insert_schedule(
                 "schedule_id": schedule.id,
                 "seat_number": s.seat_number,
                 "price": s.price,
-                "status": "AVAILABLE",
+                "status": SeatStatus.AVAILABLE,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -139,14 +141,16 @@ async def find_schedule(conn: AsyncConnection, schedule_id: int) -> Record | Non
 
 
 async def seats_of(
-    conn: AsyncConnection, schedule_id: int, now: datetime, status: str | None
+    conn: AsyncConnection, schedule_id: int, now: datetime, status: SeatStatus | None
 ) -> list[Record]:
-    shown_status = case((seat_is_taken(now), "UNAVAILABLE"), else_="AVAILABLE").label("status")
+    shown_status = case(
+        (seat_is_taken(now), SeatStatus.UNAVAILABLE.value), else_=SeatStatus.AVAILABLE.value
+    ).label("status")
     query = select(seat.c.id, seat.c.seat_number, seat.c.price, shown_status).where(
         seat.c.schedule_id == schedule_id
     )
-    if status == "AVAILABLE":
+    if status == SeatStatus.AVAILABLE:
         query = query.where(~seat_is_taken(now))
-    elif status == "UNAVAILABLE":
+    elif status == SeatStatus.UNAVAILABLE:
         query = query.where(seat_is_taken(now))
     return list((await conn.execute(query.order_by(seat.c.id))).all())

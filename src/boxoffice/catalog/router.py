@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
 from boxoffice.api import Db, path_id, problems
-from boxoffice.auth import AdminOnly, CurrentUserId
+from boxoffice.auth import AdminOnly
 from boxoffice.catalog import service
 from boxoffice.catalog.schemas import (
     ConcertChange,
@@ -16,8 +16,8 @@ from boxoffice.catalog.schemas import (
     SeatListing,
 )
 from boxoffice.pagination import Page, PageRequest, page_request
-from boxoffice.queue.gate import QueueToken, Room
-from boxoffice.queue.service import require_admission
+from boxoffice.queue.gate import Admitted, Room
+from boxoffice.statuses import SeatStatus
 
 router = APIRouter(tags=["catalog"])
 admin = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminOnly])
@@ -52,17 +52,11 @@ async def list_schedules(
 @router.get("/schedules/{schedule_id}/seats", responses=problems(401, 403, 404))
 async def list_seats(
     schedule_id: ScheduleId,
-    user_id: CurrentUserId,
     db: Db,
-    room: Room,
-    queue_token: QueueToken = None,
-    seat_status: Annotated[
-        Literal["AVAILABLE", "UNAVAILABLE"] | None, Query(alias="status")
-    ] = None,
+    admission: Admitted,
+    seat_status: Annotated[SeatStatus | None, Query(alias="status")] = None,
 ) -> SeatListing:
-    schedule = await service.get_schedule(db, schedule_id)
-    await require_admission(room, queue_token, user_id, schedule.concert_id)
-    return await service.list_seats(db, schedule_id, seat_status)
+    return await service.list_seats(db, schedule_id, seat_status, admission)
 
 
 @admin.post("/concerts", status_code=status.HTTP_201_CREATED, responses=problems(401))

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
@@ -13,6 +13,7 @@ from pydantic import (
 )
 
 from boxoffice.api import JsonInt
+from boxoffice.statuses import SeatStatus
 
 MAX_PRICE = 10**12
 MAX_SEATS = 100_000
@@ -127,7 +128,7 @@ class SeatOut(BaseModel):
     id: int
     seat_number: str
     price: int
-    status: Literal["AVAILABLE", "UNAVAILABLE"]
+    status: SeatStatus
 
 
 class SeatListing(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Any, Literal
+from typing import Any
 
 from boxoffice.catalog import repository
 from boxoffice.catalog.schemas import (
@@ -19,6 +19,8 @@ from boxoffice.db import Database, Record
 from boxoffice.errors import ConcertNotFound, ScheduleNotFound
 from boxoffice.pagination import Page, PageRequest
 from boxoffice.queue.backend import WaitingRoom
+from boxoffice.queue.service import Admission
+from boxoffice.statuses import SeatStatus
 
 
 def _concert_out(row: Record) -> ConcertOut:
@@ -85,10 +87,11 @@ async def list_concerts(db: Database, page: PageRequest) -> Page[ConcertOut]:
 async def create_schedule(
     db: Database, concert_id: int, start_time: datetime, seats: list[SeatIn]
 ) -> ScheduleOut:
-    async with db.transaction() as conn:
-        if await repository.find_concert(conn, concert_id) is None:
+    async with db.unit_of_work() as work:
+        if await repository.find_concert(work.conn, concert_id) is None:
             raise ConcertNotFound(f"Concert {concert_id} does not exist.")
-        row = await repository.insert_schedule(conn, concert_id, start_time, seats, utcnow())
+        row = await repository.insert_schedule(work.conn, concert_id, start_time, seats, utcnow())
+        await work.commit()
     return ScheduleOut.model_validate(row, from_attributes=True)
 
 
@@ -118,11 +121,13 @@ async def get_schedule(db: Database, schedule_id: int) -> ScheduleOut:
 
 
 async def list_seats(
-    db: Database, schedule_id: int, status: Literal["AVAILABLE", "UNAVAILABLE"] | None
+    db: Database, schedule_id: int, status: SeatStatus | None, admission: Admission
 ) -> SeatListing:
     async with db.reading() as conn:
-        if await repository.find_schedule(conn, schedule_id) is None:
+        schedule = await repository.find_schedule(conn, schedule_id)
+        if schedule is None:
             raise ScheduleNotFound(f"Schedule {schedule_id} does not exist.")
+        admission.require(schedule.concert_id)
         rows = await repository.seats_of(conn, schedule_id, utcnow(), status)
     return SeatListing(
         schedule_id=schedule_id,

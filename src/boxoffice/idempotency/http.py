@@ -1,23 +1,31 @@
-"""The HTTP side of idempotency: the header, the request fingerprint, replays."""
+"""The HTTP side of idempotency: the header, the request fingerprint, claims and replays.
+
+`Idempotent` is a dependency of the routes that take an `Idempotency-Key`. It claims the key
+before anything else of the request runs (a replay is answered even when, say, the queue
+admission that the first request needed has ended since), and hands the route a recorder bound
+to the claim and to the route's success status. The service passes that recorder to its unit of
+work, which stores the answer in the same transaction as the work. When the request fails without
+an answer stored, the key is given back for a retry.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
-from fastapi import Header, Request
+from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
+from boxoffice.api import PROBLEM_JSON, Db
+from boxoffice.auth import CurrentUserId
 from boxoffice.db import Database
-from boxoffice.errors import DomainError
 from boxoffice.idempotency import store
 from boxoffice.idempotency.store import Claim, Replay
-
-R = TypeVar("R")
+from boxoffice.unit_of_work import Recorder
 
 IdempotencyKey = Annotated[
     str | None,
@@ -32,41 +40,65 @@ IdempotencyKey = Annotated[
 ]
 
 
-def fingerprint(request: Request, body: BaseModel) -> str:
-    canonical = json.dumps(
-        [request.method, request.url.path, body.model_dump(mode="json")], sort_keys=True
-    )
+class Replayed(Exception):
+    """The request repeats one already answered: its stored answer is the response."""
+
+    def __init__(self, replay: Replay) -> None:
+        super().__init__("replayed")
+        self.replay = replay
+
+
+async def fingerprint(request: Request) -> str:
+    """What makes two requests the same: method, path and the body's JSON value (key order and
+    spacing aside)."""
+    raw = await request.body()
+    try:
+        body: Any = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw.hex()
+    canonical = json.dumps([request.method, request.url.path, body], sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def run_idempotently(
-    db: Database,
-    user_id: int,
-    key: str | None,
-    request_fingerprint: str,
-    work: Callable[[Claim | None], Awaitable[R]],
-) -> R | JSONResponse:
-    """Run `work` once per key. `work` stores its answer with `store.remember` in its own
-    transaction; errors that changed nothing free the key for a retry."""
+@asynccontextmanager
+async def claimed(
+    db: Database, user_id: int, key: str | None, request_fingerprint: str, success_status: int
+) -> AsyncIterator[Recorder | None]:
+    """Claim `key` for the work done inside the block, and give the recorder that stores its
+    answer (None without a key). A request answered before raises `Replayed`; when the block
+    fails without an answer stored, the key is given back."""
     if key is None:
-        return await work(None)
-    claimed = await store.claim(db, user_id, key, request_fingerprint)
-    if isinstance(claimed, Replay):
-        return replay_response(claimed)
+        yield None
+        return
+    claim = await store.claim(db, user_id, key, request_fingerprint)
+    if isinstance(claim, Replay):
+        raise Replayed(claim)
     try:
-        result = await work(claimed)
-    except BaseException as error:
-        kept = isinstance(error, DomainError) and error.keeps_changes and claimed.remembered
-        if not kept:
-            await _release_quietly(db, claimed)
+        yield store.recorder(claim, success_status)
+    except BaseException:
+        await _release_quietly(db, claim)
         raise
-    if not claimed.remembered:
-        raise RuntimeError("idempotent work finished without remembering its response")
-    return result
+
+
+async def idempotent(
+    request: Request, user_id: CurrentUserId, db: Db, key: IdempotencyKey = None
+) -> AsyncIterator[Recorder | None]:
+    status = _success_status(request)
+    async with claimed(db, user_id, key, await fingerprint(request), status) as recorder:
+        yield recorder
+
+
+# The recorder for this request's answer; None when it carries no Idempotency-Key.
+Idempotent = Annotated[Recorder | None, Depends(idempotent)]
+
+
+def _success_status(request: Request) -> int:
+    status: int | None = getattr(request.scope.get("route"), "status_code", None)
+    return status or 200
 
 
 def replay_response(replay: Replay) -> JSONResponse:
-    media_type = "application/problem+json" if replay.status >= 400 else "application/json"
+    media_type = PROBLEM_JSON if replay.status >= 400 else "application/json"
     return JSONResponse(
         replay.body,
         status_code=replay.status,

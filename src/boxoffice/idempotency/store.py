@@ -1,15 +1,16 @@
 """Idempotency records in the database, so that every process sees the same keys.
 
 A request first *claims* its key in a short transaction of its own: that is what lets a second,
-simultaneous request see "in use" instead of waiting. The work's own transaction then stores the
-response (`remember`), so the work and its recorded answer commit together or not at all. A claim
-whose process died before committing is abandoned; its lease runs out and a retry takes it over.
+simultaneous request see "in use" instead of waiting. The work's own unit of work then stores the
+response through the claim's recorder (`recorder`), so the work and its recorded answer commit
+together or not at all. A claim whose process died before committing is abandoned; its lease runs
+out and a retry takes it over.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,15 +22,15 @@ from boxoffice.clock import utcnow
 from boxoffice.db import Database, Record
 from boxoffice.errors import DomainError, IdempotencyKeyInUse, IdempotencyKeyReused
 from boxoffice.tables import idempotency_key as keys
+from boxoffice.unit_of_work import Recorder
 
 LEASE = timedelta(seconds=60)
 RETENTION = timedelta(hours=25)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Claim:
     id: int
-    remembered: bool = field(default=False)
 
 
 @dataclass(frozen=True)
@@ -99,17 +100,27 @@ async def _existing(
     return Claim(existing.id)
 
 
-async def remember(conn: AsyncConnection, claim: Claim | None, status: int, body: Any) -> None:
-    """Store the answer inside the transaction that did the work."""
-    if claim is None:
-        return
-    payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+def recorder(claim: Claim, success_status: int) -> Recorder:
+    """What stores the answer of the work done under `claim`: a domain error with its own
+    status, anything else with `success_status` (the route's)."""
+
+    async def record(conn: AsyncConnection, answer: Any) -> None:
+        if isinstance(answer, DomainError):
+            await _store(conn, claim, answer.status, answer.problem())
+        else:
+            payload = answer.model_dump(mode="json") if isinstance(answer, BaseModel) else answer
+            await _store(conn, claim, success_status, payload)
+
+    return record
+
+
+async def _store(conn: AsyncConnection, claim: Claim, status: int, body: Any) -> None:
     stored = await conn.execute(
         update(keys)
         .where(keys.c.id == claim.id, keys.c.response_status.is_(None))
         .values(
             response_status=status,
-            response_body=json.dumps(payload),
+            response_body=json.dumps(body),
             locked_until=None,
             updated_at=utcnow(),
         )
@@ -119,15 +130,11 @@ async def remember(conn: AsyncConnection, claim: Claim | None, status: int, body
         # answered (or given the key up). Its answer stands; this work must roll back, or the
         # same request would be done twice.
         raise IdempotencyKeyInUse("A request with this Idempotency-Key was answered meanwhile.")
-    claim.remembered = True
-
-
-async def remember_error(conn: AsyncConnection, claim: Claim | None, error: DomainError) -> None:
-    await remember(conn, claim, error.status, error.problem())
 
 
 async def release(db: Database, claim: Claim) -> None:
-    """Give the key back after work that changed nothing, so a retry runs afresh."""
+    """Give the key back after work that stored no answer, so a retry runs afresh. A key whose
+    answer was stored is kept whatever happened after."""
     async with db.transaction() as conn:
         await conn.execute(
             delete(keys).where(keys.c.id == claim.id, keys.c.response_status.is_(None))
@@ -137,4 +144,4 @@ async def release(db: Database, claim: Claim) -> None:
 async def purge_expired(db: Database) -> int:
     async with db.transaction() as conn:
         result = await conn.execute(delete(keys).where(keys.c.created_at < utcnow() - RETENTION))
-        return result.rowcount
+        return int(result.rowcount)

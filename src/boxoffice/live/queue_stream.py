@@ -16,6 +16,7 @@ from boxoffice.live import sse
 from boxoffice.queue import service
 from boxoffice.queue.backend import WaitingRoom
 from boxoffice.queue.schemas import TicketOut
+from boxoffice.statuses import TicketStatus
 
 log = logging.getLogger("boxoffice.live")
 
@@ -40,7 +41,7 @@ async def follow(
     """Events until the token is EXPIRED (that event is the last one)."""
     yield sse.RETRY + _status_event(first)
     current = first
-    while current.status != "EXPIRED":
+    while current.status != TicketStatus.EXPIRED:
         await asyncio.sleep(poll_seconds)
         try:
             latest = await service.status(room, token, user_id)

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.catalog.repository import find_schedule
 from boxoffice.db import Record
-from boxoffice.reservations.repository import shown_status
+from boxoffice.liveness import shown_status
+from boxoffice.statuses import SEAT_OCCUPYING, PaymentStatus, ReservationStatus
 from boxoffice.tables import payment, reservation, seat, users
 
 
@@ -22,19 +23,19 @@ async def schedule_with_counts(
     if schedule is None:
         return None
     status = shown_status(now)
-    sold = func.count().filter(status == "CONFIRMED")
-    held = func.count().filter(status == "TEMPORARY")
+    sold = func.count().filter(status == ReservationStatus.CONFIRMED)
+    held = func.count().filter(status == ReservationStatus.TEMPORARY)
     revenue = (
         select(func.coalesce(func.sum(payment.c.amount), 0))
         .join(reservation, reservation.c.id == payment.c.reservation_id)
-        .where(reservation.c.schedule_id == schedule_id, payment.c.status == "SUCCESS")
+        .where(reservation.c.schedule_id == schedule_id, payment.c.status == PaymentStatus.SUCCESS)
         .scalar_subquery()
     )
     counts: Record = (
         await conn.execute(
             select(sold.label("sold"), held.label("held"), revenue.label("revenue")).where(
                 reservation.c.schedule_id == schedule_id,
-                reservation.c.status.in_(("TEMPORARY", "CONFIRMED")),
+                reservation.c.status.in_(SEAT_OCCUPYING),
             )
         )
     ).one()

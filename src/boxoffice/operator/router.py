@@ -9,7 +9,7 @@ from boxoffice.auth import AdminOnly
 from boxoffice.operator import service
 from boxoffice.operator.schemas import ReservationWithUser, ScheduleReport, UserAccount
 from boxoffice.pagination import Page, PageRequest, page_request
-from boxoffice.reservations.schemas import ReservationStatus
+from boxoffice.statuses import ReservationStatus
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminOnly])
 

@@ -4,8 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from boxoffice.booking.schemas import ReservationOut
 from boxoffice.catalog.schemas import ScheduleOut
-from boxoffice.reservations.schemas import ReservationOut
 
 
 class ScheduleReport(ScheduleOut):

@@ -14,7 +14,7 @@ from boxoffice.operator.schemas import (
     UserSummary,
 )
 from boxoffice.pagination import Page, PageRequest
-from boxoffice.reservations.schemas import ReservationStatus
+from boxoffice.statuses import ReservationStatus
 
 
 async def schedule_report(db: Database, schedule_id: int) -> ScheduleReport:

@@ -8,9 +8,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Protocol
 
-TicketStatus = Literal["WAITING", "ACTIVE", "EXPIRED"]
+from boxoffice.statuses import TicketStatus
 
 # An expired token keeps answering its status this long, so that a client learns what happened.
 EXPIRED_TOKEN_MEMORY = timedelta(minutes=15)

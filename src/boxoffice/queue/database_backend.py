@@ -32,13 +32,13 @@ from boxoffice.queue.backend import (
     Draw,
     LineStats,
     Ticket,
-    TicketStatus,
     concert_of_token,
     eta_seconds,
     new_token,
 )
 from boxoffice.queue.rate import AdmissionRate
 from boxoffice.queue.repository import Line
+from boxoffice.statuses import TicketStatus
 
 FORGET_BATCH = 1000
 # Forgetting old tickets is housekeeping: once a minute per process is plenty.
@@ -156,7 +156,7 @@ class DatabaseWaitingRoom:
             if line is None:
                 return
             row = await repository.live_ticket_of(conn, concert_id, user_id)
-            if row is not None and row.status == "ACTIVE":
+            if row is not None and row.status == TicketStatus.ACTIVE:
                 await self._release(conn, line, row, now)
             await self._settle(conn, line, now)
             await repository.save_line(conn, line)
@@ -201,9 +201,9 @@ class DatabaseWaitingRoom:
         )
 
     async def _release(self, conn: AsyncConnection, line: Line, row: Record, now: datetime) -> None:
-        if row.status == "WAITING":
+        if row.status == TicketStatus.WAITING:
             line.waiting_count -= 1
-        elif row.status == "ACTIVE" and row.active_until > now:
+        elif row.status == TicketStatus.ACTIVE and row.active_until > now:
             line.active_count -= 1
         else:
             # Already expired, or overdue: the settling that follows counts it.
@@ -273,12 +273,12 @@ class DatabaseWaitingRoom:
         return moment
 
     def _ticket(self, row: Record, now: datetime) -> Ticket:
-        status: TicketStatus = row.status
-        if status == "ACTIVE" and row.active_until <= now:
-            status = "EXPIRED"
+        status = TicketStatus(row.status)
+        if status == TicketStatus.ACTIVE and row.active_until <= now:
+            status = TicketStatus.EXPIRED
         if self._left_idle(row, now):
-            status = "EXPIRED"  # left idle: the next sweep gives the place up
-        opens_at = row.opens_at if status == "WAITING" else None
+            status = TicketStatus.EXPIRED  # left idle: the next sweep gives the place up
+        opens_at = row.opens_at if status == TicketStatus.WAITING else None
         before_opening = opens_at is not None and opens_at > now
         position = row.position if status == "WAITING" and not before_opening else None
         rate = _rate_of(row.rate_window_start, row.rate_window_count, row.rate_per_second, now)

@@ -6,7 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from boxoffice.auth import CurrentUserId
+from boxoffice.queue import service
 from boxoffice.queue.backend import WaitingRoom
+from boxoffice.queue.service import Admission
 
 QueueToken = Annotated[
     str | None,
@@ -20,3 +23,14 @@ async def waiting_room(request: Request) -> WaitingRoom:
 
 
 Room = Annotated[WaitingRoom, Depends(waiting_room)]
+
+
+async def admission(
+    user_id: CurrentUserId, room: Room, queue_token: QueueToken = None
+) -> Admission:
+    return await service.admission(room, queue_token, user_id)
+
+
+# "Admitted to this concert": the request's queue token is this user's ACTIVE one; the service
+# holds it against the concert of the seat, schedule or reservation the request is about.
+Admitted = Annotated[Admission, Depends(admission)]

@@ -24,6 +24,7 @@ from boxoffice.queue.backend import (
 )
 from boxoffice.queue.rate import AdmissionRate
 from boxoffice.redis_connection import RedisClient
+from boxoffice.statuses import TicketStatus
 
 # A line nobody has joined for this long is forgotten, keys and all.
 IDLE_LINE = timedelta(hours=12)
@@ -160,7 +161,13 @@ def _ticket(token: str, concert_id: int, fields: list[Any], now: datetime) -> Ti
         token=token,
         concert_id=concert_id,
         user_id=int(user),
-        status="ACTIVE" if state == "ACTIVE" else "WAITING" if waiting else "EXPIRED",
+        status=(
+            TicketStatus.ACTIVE
+            if state == TicketStatus.ACTIVE
+            else TicketStatus.WAITING
+            if waiting
+            else TicketStatus.EXPIRED
+        ),
         position=place,
         eta_seconds=None if place is None else eta_seconds(place, rate.per_second()),
         active_until=_from_ms(until) if state == "ACTIVE" else None,

@@ -23,9 +23,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.db import Database, Record, for_update, skip_locked
+from boxoffice.statuses import TicketStatus
 from boxoffice.tables import concert, queue_line, queue_ticket, users
 
-LIVE = ("WAITING", "ACTIVE")
+LIVE = (TicketStatus.WAITING, TicketStatus.ACTIVE)
 
 
 _CONCERT_AND_USER_EXIST = select(
@@ -132,7 +133,7 @@ async def lines_to_settle(
         select(queue_ticket.c.token)
         .where(
             queue_ticket.c.concert_id == queue_line.c.concert_id,
-            queue_ticket.c.status == "ACTIVE",
+            queue_ticket.c.status == TicketStatus.ACTIVE,
             queue_ticket.c.active_until <= now,
         )
         .exists()
@@ -180,7 +181,7 @@ async def expire_ticket(conn: AsyncConnection, token: str, now: datetime) -> Non
     await conn.execute(
         update(queue_ticket)
         .where(queue_ticket.c.token == token)
-        .values(status="EXPIRED", expired_at=now)
+        .values(status=TicketStatus.EXPIRED, expired_at=now)
     )
 
 
@@ -190,10 +191,10 @@ async def expire_overdue(conn: AsyncConnection, concert_id: int, now: datetime) 
         update(queue_ticket)
         .where(
             queue_ticket.c.concert_id == concert_id,
-            queue_ticket.c.status == "ACTIVE",
+            queue_ticket.c.status == TicketStatus.ACTIVE,
             queue_ticket.c.active_until <= now,
         )
-        .values(status="EXPIRED", expired_at=queue_ticket.c.active_until)
+        .values(status=TicketStatus.EXPIRED, expired_at=queue_ticket.c.active_until)
     )
     return int(result.rowcount)
 
@@ -237,7 +238,7 @@ async def admit_head(
     result = await conn.execute(
         update(queue_ticket)
         .where(queue_ticket.c.token.in_(head))
-        .values(status="ACTIVE", active_until=active_until)
+        .values(status=TicketStatus.ACTIVE, active_until=active_until)
     )
     return int(result.rowcount)
 
@@ -328,7 +329,9 @@ async def forget_expired(conn: AsyncConnection, before: datetime, batch: int) ->
     """Delete tickets that expired before `before`, a batch at a time, oldest first."""
     oldest = (
         select(queue_ticket.c.token)
-        .where(and_(queue_ticket.c.status == "EXPIRED", queue_ticket.c.expired_at < before))
+        .where(
+            and_(queue_ticket.c.status == TicketStatus.EXPIRED, queue_ticket.c.expired_at < before)
+        )
         .order_by(queue_ticket.c.expired_at)
         .limit(batch)
         .scalar_subquery()

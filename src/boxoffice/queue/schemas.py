@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from boxoffice.statuses import TicketStatus
 
 
 class TicketOut(BaseModel):
@@ -11,7 +12,7 @@ class TicketOut(BaseModel):
 
     token: str
     concert_id: int
-    status: Literal["WAITING", "ACTIVE", "EXPIRED"]
+    status: TicketStatus
     position: int | None = Field(description="1-based place in line while WAITING, else null")
     eta_seconds: int | None = Field(
         description="Estimated seconds until admission, from the admission rate observed lately"

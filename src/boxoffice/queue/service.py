@@ -1,8 +1,9 @@
-"""Use cases of the waiting room: join a line, see where a token stands, leave, and the check
-that guards seat listing, holds and payments."""
+"""Use cases of the waiting room: join a line, see where a token stands, leave, and the
+admission that guards seat listing, holds and payments."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from boxoffice.db import Database
@@ -10,6 +11,7 @@ from boxoffice.errors import ConcertNotFound, QueueNotAdmitted, QueueTokenInvali
 from boxoffice.queue import repository
 from boxoffice.queue.backend import Ticket, WaitingRoom
 from boxoffice.queue.schemas import LineOut, TicketOut
+from boxoffice.statuses import TicketStatus
 
 
 async def join(
@@ -49,31 +51,38 @@ async def status(room: WaitingRoom, token: str | None, user_id: int) -> TicketOu
 
 async def leave(room: WaitingRoom, token: str | None, user_id: int) -> None:
     ticket = await _own_ticket(room, token, user_id)
-    if ticket.status != "EXPIRED":
+    if ticket.status != TicketStatus.EXPIRED:
         await room.leave(ticket.token)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """An ACTIVE ticket of the user: it lets them list seats, hold and pay in one concert."""
+
+    concert_id: int
+
+    def require(self, concert_id: int) -> None:
+        """Refuse a request about another concert than the one admitted to."""
+        if concert_id != self.concert_id:
+            raise QueueTokenInvalid("This queue token was issued for another concert.")
 
 
 async def require_admission(
     room: WaitingRoom, token: str | None, user_id: int, concert_id: int
-) -> None:
-    """Pass only an ACTIVE token of this user for this concert."""
+) -> Admission:
+    """The admission, when the request's concert is known beforehand (the web pages)."""
+    found = await admission(room, token, user_id)
+    found.require(concert_id)
+    return found
+
+
+async def admission(room: WaitingRoom, token: str | None, user_id: int) -> Admission:
+    """The admission an ACTIVE token of this user gives. Which concert the request is about is
+    checked against it (`Admission.require`) once that concert is known, so a refused token
+    costs no database work."""
     ticket = await _own_ticket(room, token, user_id)
-    require_same_concert(ticket.concert_id, concert_id)
     _require_active(ticket)
-
-
-async def admitted_concert(room: WaitingRoom, token: str | None, user_id: int) -> int:
-    """The concert an ACTIVE token of this user admits to. The caller checks it against the
-    concert its request is about (`require_same_concert`) once it has looked that up, so that
-    a refused token costs no database work."""
-    ticket = await _own_ticket(room, token, user_id)
-    _require_active(ticket)
-    return ticket.concert_id
-
-
-def require_same_concert(admitted_to: int, concert_id: int) -> None:
-    if admitted_to != concert_id:
-        raise QueueTokenInvalid("This queue token was issued for another concert.")
+    return Admission(ticket.concert_id)
 
 
 def _require_active(ticket: Ticket) -> None:
@@ -88,7 +97,7 @@ def _require_active(ticket: Ticket) -> None:
             f"You are number {ticket.position} in line; wait for your turn.",
             position=ticket.position,
         )
-    if ticket.status != "ACTIVE":
+    if ticket.status != TicketStatus.ACTIVE:
         raise QueueTokenInvalid("This queue token has expired; join the line again.")
 
 

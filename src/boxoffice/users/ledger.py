@@ -4,22 +4,27 @@ caller's transaction, with the point-history entry that explains it."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import NamedTuple
 
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from boxoffice.money import MAX_BALANCE
+from boxoffice.statuses import EntryType
 from boxoffice.tables import point_history, users
 
-MAX_BALANCE = 10**15 - 1
-EntryType = Literal["CHARGE", "USE", "REFUND"]
+
+class Entry(NamedTuple):
+    """A balance change made: the balance after it and the point-history entry explaining it."""
+
+    balance: int
+    entry_id: int
 
 
 async def credit(
     conn: AsyncConnection, user_id: int, amount: int, kind: EntryType, now: datetime
-) -> tuple[int, int] | None:
-    """Add `amount`; returns (new balance, entry id), or None if the user is unknown or the
-    balance would overflow."""
+) -> Entry | None:
+    """Add `amount`; None if the user is unknown or the balance would overflow."""
     balance = (
         await conn.execute(
             update(users)
@@ -30,14 +35,12 @@ async def credit(
     ).scalar()
     if balance is None:
         return None
-    return balance, await _record(conn, user_id, amount, kind, now)
+    return Entry(balance, await _record(conn, user_id, amount, kind, now))
 
 
-async def debit(
-    conn: AsyncConnection, user_id: int, amount: int, now: datetime
-) -> tuple[int, int] | None:
-    """Take `amount` in one conditional statement; returns (new balance, entry id), or None
-    when the balance is short. The balance never goes below zero, whatever runs beside it."""
+async def debit(conn: AsyncConnection, user_id: int, amount: int, now: datetime) -> Entry | None:
+    """Take `amount` in one conditional statement; None when the balance is short. The
+    balance never goes below zero, whatever runs beside it."""
     balance = (
         await conn.execute(
             update(users)
@@ -48,7 +51,7 @@ async def debit(
     ).scalar()
     if balance is None:
         return None
-    return balance, await _record(conn, user_id, amount, "USE", now)
+    return Entry(balance, await _record(conn, user_id, amount, EntryType.USE, now))
 
 
 async def _record(

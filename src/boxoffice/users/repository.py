@@ -48,41 +48,6 @@ async def replace_password_hash(
     )
 
 
-async def insert_funded_users(
-    conn: AsyncConnection, emails: list[str], balance: int, now: datetime
-) -> list[int]:
-    """Users inserted in bulk, each with `balance` won already charged and the CHARGE entry
-    that says so, so that the ledger adds up. Seeds crowds for load tests in two statements
-    instead of a sign-up and a charge per person."""
-    rows = await conn.execute(
-        insert(users).returning(users.c.id, sort_by_parameter_order=True),
-        [
-            {
-                "name": f"Fan {number}",
-                "email": email,
-                "balance": balance,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for number, email in enumerate(emails)
-        ],
-    )
-    ids = list(rows.scalars())
-    if balance:
-        entries = [
-            {
-                "user_id": i,
-                "amount": balance,
-                "type": "CHARGE",
-                "created_at": now,
-                "updated_at": now,
-            }
-            for i in ids
-        ]
-        await conn.execute(insert(point_history), entries)
-    return ids
-
-
 async def find_user(conn: AsyncConnection, user_id: int) -> Record | None:
     return (await conn.execute(select(users).where(users.c.id == user_id))).first()
 

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, status
 
 from boxoffice.api import AppSettings, Db, problems
 from boxoffice.auth import CurrentUserId
-from boxoffice.idempotency.http import IdempotencyKey, fingerprint, run_idempotently
+from boxoffice.idempotency.http import Idempotent
 from boxoffice.pagination import Page, PageRequest, page_request
 from boxoffice.rate_limits import AuthRateLimit
 from boxoffice.users import service
@@ -54,26 +53,15 @@ async def balance(user_id: CurrentUserId, db: Db) -> BalanceOut:
     return await service.get_balance(db, user_id)
 
 
-@router.post(
-    "/users/me/balance/charge",
-    response_model=ChargeOut,
-    responses=problems(401, 404, 409),
-)
+@router.post("/users/me/balance/charge", responses=problems(401, 404, 409))
 async def charge(
-    request: Request,
     body: ChargeIn,
     user_id: CurrentUserId,
     db: Db,
     settings: AppSettings,
-    idempotency_key: IdempotencyKey = None,
-) -> ChargeOut | JSONResponse:
-    return await run_idempotently(
-        db,
-        user_id,
-        idempotency_key,
-        fingerprint(request, body),
-        lambda claim: service.charge(db, settings, user_id, body.amount, claim),
-    )
+    recorder: Idempotent,
+) -> ChargeOut:
+    return await service.charge(db, settings, user_id, body.amount, recorder)
 
 
 @router.get("/users/me/point-history", responses=problems(401))

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from boxoffice.api import JsonInt
+from boxoffice.statuses import EntryType
 
 PersonName = Annotated[
     str,
@@ -68,5 +69,5 @@ class ChargeOut(BaseModel):
 class PointHistoryOut(BaseModel):
     id: int
     amount: int
-    type: Literal["CHARGE", "USE", "REFUND"]
+    type: EntryType
     created_at: datetime

@@ -10,15 +10,16 @@ from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.errors import (
+    BalanceLimitReached,
+    ChargeOutOfRange,
     DomainError,
     EmailTaken,
     InvalidCredentials,
     UserNotFound,
-    ValidationFailed,
 )
-from boxoffice.idempotency import store as idempotency
-from boxoffice.idempotency.store import Claim
 from boxoffice.pagination import Page, PageRequest
+from boxoffice.statuses import EntryType
+from boxoffice.unit_of_work import Recorder
 from boxoffice.users import ledger, repository
 from boxoffice.users.passwords import passwords_for
 from boxoffice.users.schemas import (
@@ -37,8 +38,9 @@ async def sign_up(
     email = email.lower()
     password_hash = await passwords_for(settings).hash_in_thread(password)
     try:
-        async with db.transaction() as conn:
-            row = await repository.insert_user(conn, name, email, password_hash, utcnow())
+        async with db.unit_of_work() as work:
+            row = await repository.insert_user(work.conn, name, email, password_hash, utcnow())
+            await work.commit()
     except IntegrityError as error:
         raise EmailTaken(f"The email {email} is already registered.") from error
     return SignedUp(
@@ -86,30 +88,25 @@ async def get_balance(db: Database, user_id: int) -> BalanceOut:
 
 
 async def charge(
-    db: Database, settings: Settings, user_id: int, amount: int, claim: Claim | None
+    db: Database, settings: Settings, user_id: int, amount: int, recorder: Recorder | None = None
 ) -> ChargeOut:
     if not 1 <= amount <= settings.max_charge:
-        raise ValidationFailed(
-            f"A charge is between 1 and {settings.max_charge} won.",
-            errors=[{"loc": ["body", "amount"], "msg": "out of range", "type": "value_error"}],
-        )
-    async with db.transaction() as conn:
-        credited = await ledger.credit(conn, user_id, amount, "CHARGE", utcnow())
+        raise ChargeOutOfRange(f"A charge is between 1 and {settings.max_charge} won.")
+    async with db.unit_of_work(recorder) as work:
+        credited = await ledger.credit(work.conn, user_id, amount, EntryType.CHARGE, utcnow())
         if credited is None:
-            raise await _charge_refusal(conn, user_id)
-        balance, entry_id = credited
-        result = ChargeOut(user_id=user_id, balance=balance, point_history_id=entry_id)
-        await idempotency.remember(conn, claim, 200, result)
+            raise await _charge_refusal(work.conn, user_id)
+        result = ChargeOut(
+            user_id=user_id, balance=credited.balance, point_history_id=credited.entry_id
+        )
+        await work.commit(result)
     return result
 
 
 async def _charge_refusal(conn: AsyncConnection, user_id: int) -> DomainError:
     if await repository.find_balance(conn, user_id) is None:
         return UserNotFound(f"User {user_id} does not exist.")
-    return ValidationFailed(
-        "This charge would take the balance past its maximum.",
-        errors=[{"loc": ["body", "amount"], "msg": "balance limit", "type": "value_error"}],
-    )
+    return BalanceLimitReached("This charge would take the balance past its maximum.")
 
 
 async def point_history(db: Database, user_id: int, page: PageRequest) -> Page[PointHistoryOut]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Path, Request
 from starlette.responses import Response
 
 from boxoffice.api import MAX_ID, AppSettings, Db
+from boxoffice.booking import holds
 from boxoffice.catalog import service as catalog
 from boxoffice.catalog.schemas import ScheduleOut, SeatOut
 from boxoffice.clock import utcnow
@@ -16,8 +17,9 @@ from boxoffice.errors import DomainError, QueueNotAdmitted, QueueTokenInvalid, S
 from boxoffice.pagination import PageRequest
 from boxoffice.queue import service as queue
 from boxoffice.queue.gate import Room
+from boxoffice.queue.service import Admission
 from boxoffice.rate_limits import JoinRateLimit
-from boxoffice.reservations import service as reservations
+from boxoffice.statuses import TicketStatus
 from boxoffice.web import line, messages, session
 from boxoffice.web.rendering import gettext_for, render
 from boxoffice.web.routing import CsrfChecked, FanId, PageRoute, redirect
@@ -35,7 +37,7 @@ async def join_line(request: Request, concert_id: ConcertId, db: Db, room: Room)
     if user_id is None:
         return redirect(f"/login?next=/concerts/{concert_id}")
     ticket, _ = await queue.join(db, room, concert_id, user_id)
-    target = "seats" if ticket.status == "ACTIVE" else "wait"
+    target = "seats" if ticket.status == TicketStatus.ACTIVE else "wait"
     response = redirect(f"/concerts/{concert_id}/{target}")
     line.remember(request, response, concert_id, ticket.token)
     return response
@@ -53,7 +55,7 @@ async def waiting_page(
         ticket = await queue.status(room, token, user_id)
     except QueueTokenInvalid:
         ticket = None
-    if ticket is not None and ticket.status == "ACTIVE":
+    if ticket is not None and ticket.status == TicketStatus.ACTIVE:
         return redirect(f"/concerts/{concert_id}/seats")
     return render(request, "waiting.html", concert=concert, ticket=ticket, token=token)
 
@@ -72,14 +74,14 @@ async def seat_map(
     concert = await catalog.get_concert(db, concert_id)
     token = line.token_for(request, concert_id)
     try:
-        await queue.require_admission(room, token, user_id, concert_id)
+        admission = await queue.require_admission(room, token, user_id, concert_id)
     except (QueueNotAdmitted, QueueTokenInvalid):
         return redirect(f"/concerts/{concert_id}/wait" if token else f"/concerts/{concert_id}")
     dates = await _dates_on_sale(db, concert_id)
     chosen = _chosen_date(dates, date)
     seats: list[SeatOut] = []
     if chosen is not None:
-        seats = (await catalog.list_seats(db, chosen.id, None)).items
+        seats = (await catalog.list_seats(db, chosen.id, None, admission)).items
     gettext = gettext_for(request)
     error = None
     if taken:
@@ -127,8 +129,8 @@ def _sections(seats: list[SeatOut]) -> list[tuple[int, list[SeatOut]]]:
     return sections
 
 
-async def _seat_number(db: Db, schedule_id: int, seat_id: int) -> str:
-    seats = (await catalog.list_seats(db, schedule_id, None)).items
+async def _seat_number(db: Db, schedule_id: int, seat_id: int, admission: Admission) -> str:
+    seats = (await catalog.list_seats(db, schedule_id, None, admission)).items
     return next((seat.seat_number for seat in seats if seat.id == seat_id), str(seat_id))
 
 
@@ -146,10 +148,11 @@ async def hold_seat(
     back = f"/concerts/{concert_id}/seats?date={schedule_id}"
     token = line.token_for(request, concert_id)
     try:
-        admitted_to = await queue.admitted_concert(room, token, user_id)
-        held = await reservations.hold(db, settings, user_id, seat_id, admitted_to)
+        admission = await queue.admission(room, token, user_id)
+        held = await holds.hold(db, settings, user_id, seat_id, admission)
     except SeatUnavailable:
-        return redirect(f"{back}&taken={quote(await _seat_number(db, schedule_id, seat_id))}")
+        number = await _seat_number(db, schedule_id, seat_id, admission)
+        return redirect(f"{back}&taken={quote(number)}")
     except (QueueNotAdmitted, QueueTokenInvalid):
         return redirect(f"/concerts/{concert_id}/wait")
     except DomainError as error:

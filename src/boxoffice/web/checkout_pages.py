@@ -9,13 +9,13 @@ from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
 from boxoffice.api import MAX_ID, Db
+from boxoffice.booking import cancellation, holds, payments
+from boxoffice.booking.schemas import ReservationOut
 from boxoffice.catalog import service as catalog
 from boxoffice.errors import DomainError, QueueTokenInvalid
-from boxoffice.payments import service as payments
 from boxoffice.queue import service as queue
 from boxoffice.queue.gate import Room
-from boxoffice.reservations import service as reservations
-from boxoffice.reservations.schemas import ReservationOut
+from boxoffice.statuses import ReservationStatus
 from boxoffice.users import service as users
 from boxoffice.web import line, messages
 from boxoffice.web.rendering import gettext_for, render
@@ -30,8 +30,8 @@ ReservationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 async def checkout(
     request: Request, reservation_id: ReservationId, user_id: FanId, db: Db
 ) -> Response:
-    reservation = await reservations.get_reservation(db, user_id, reservation_id)
-    if reservation.status == "CONFIRMED":
+    reservation = await holds.get_reservation(db, user_id, reservation_id)
+    if reservation.status == ReservationStatus.CONFIRMED:
         return redirect("/tickets")
     return await _checkout_page(request, db, user_id, reservation)
 
@@ -63,15 +63,15 @@ async def _checkout_page(
 async def pay(
     request: Request, reservation_id: ReservationId, user_id: FanId, db: Db, room: Room
 ) -> Response:
-    reservation = await reservations.get_reservation(db, user_id, reservation_id)
+    reservation = await holds.get_reservation(db, user_id, reservation_id)
     schedule = await catalog.get_schedule(db, reservation.schedule_id)
     token = line.token_for(request, schedule.concert_id)
     try:
-        admitted_to = await queue.admitted_concert(room, token, user_id)
-        await payments.pay(db, room, user_id, reservation_id, admitted_to, None)
+        admission = await queue.admission(room, token, user_id)
+        await payments.pay(db, room, user_id, reservation_id, admission)
     except DomainError as error:
-        fresh = await reservations.get_reservation(db, user_id, reservation_id)
-        if fresh.status == "CONFIRMED":
+        fresh = await holds.get_reservation(db, user_id, reservation_id)
+        if fresh.status == ReservationStatus.CONFIRMED:
             # A second click after the first one paid: nothing more to do.
             return redirect("/tickets")
         text = messages.explain(error, gettext_for(request))
@@ -85,8 +85,8 @@ async def pay(
 async def release(
     request: Request, reservation_id: ReservationId, user_id: FanId, db: Db
 ) -> Response:
-    reservation = await reservations.get_reservation(db, user_id, reservation_id)
+    reservation = await holds.get_reservation(db, user_id, reservation_id)
     schedule = await catalog.get_schedule(db, reservation.schedule_id)
     with contextlib.suppress(DomainError):  # Expired meanwhile: the seat is free either way.
-        await reservations.cancel(db, user_id, reservation_id)
+        await cancellation.cancel(db, user_id, reservation_id)
     return redirect(f"/concerts/{schedule.concert_id}/seats?date={schedule.id}")

@@ -48,8 +48,8 @@ async def seat_state(
     try:
         schedule = await catalog.get_schedule(db, schedule_id)
         token = line.token_for(request, concert_id)
-        await queue.require_admission(room, token, user_id, schedule.concert_id)
-        listing = await catalog.list_seats(db, schedule_id, None)
+        admission = await queue.require_admission(room, token, user_id, schedule.concert_id)
+        listing = await catalog.list_seats(db, schedule_id, None, admission)
     except DomainError as error:
         return _refused(error)
     return JSONResponse(listing.model_dump(mode="json"), headers={"Cache-Control": "no-store"})

@@ -9,15 +9,16 @@ from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
 from boxoffice.api import MAX_ID, AppSettings, Db
+from boxoffice.booking import cancellation, holds
+from boxoffice.booking.refunded import refunded_amounts
+from boxoffice.booking.schemas import ReservationOut
 from boxoffice.catalog import service as catalog
 from boxoffice.catalog.schemas import ConcertOut, ScheduleOut
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.errors import DomainError
 from boxoffice.pagination import PageRequest
-from boxoffice.payments.refunded import refunded_amounts
-from boxoffice.reservations import service as reservations
-from boxoffice.reservations.schemas import ReservationOut
+from boxoffice.statuses import ReservationStatus
 from boxoffice.web import messages, tickets_qr
 from boxoffice.web.rendering import gettext_for, render
 from boxoffice.web.routing import CsrfChecked, FanId, PageRoute, redirect
@@ -67,7 +68,7 @@ async def cancel_ticket(
     settings: AppSettings,
 ) -> Response:
     try:
-        await reservations.cancel(db, user_id, reservation_id)
+        await cancellation.cancel(db, user_id, reservation_id)
     except DomainError as error:
         return render(
             request,
@@ -82,10 +83,10 @@ async def cancel_ticket(
 async def _tickets(db: Db, settings: Settings, user_id: int) -> list[TicketView]:
     """Confirmed bookings, and cancelled ones that had been paid (with their refund); holds
     that were let go or expired are not tickets."""
-    page = await reservations.list_reservations(db, user_id, PageRequest(limit=SHOWN, after=None))
-    cancelled = [r.id for r in page.items if r.status == "CANCELLED"]
+    page = await holds.list_reservations(db, user_id, PageRequest(limit=SHOWN, after=None))
+    cancelled = [r.id for r in page.items if r.status == ReservationStatus.CANCELLED]
     refunds = await refunded_amounts(db, user_id, cancelled)
-    shown = [r for r in page.items if r.status == "CONFIRMED" or r.id in refunds]
+    shown = [r for r in page.items if r.status == ReservationStatus.CONFIRMED or r.id in refunds]
     schedules: dict[int, ScheduleOut] = {}
     concerts: dict[int, ConcertOut] = {}
     views: list[TicketView] = []
@@ -99,7 +100,7 @@ async def _tickets(db: Db, settings: Settings, user_id: int) -> list[TicketView]
         if schedule.concert_id not in concerts:
             concerts[schedule.concert_id] = await catalog.get_concert(db, schedule.concert_id)
         e_ticket = None
-        if reservation.status == "CONFIRMED":
+        if reservation.status == ReservationStatus.CONFIRMED:
             e_ticket = await tickets_qr.e_ticket(db, settings, user_id, reservation.id)
         views.append(
             TicketView(

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from boxoffice.api import AppSettings, Db
 from boxoffice.errors import DomainError
-from boxoffice.idempotency.http import run_idempotently
+from boxoffice.idempotency.http import Replayed, claimed
 from boxoffice.pagination import PageRequest
 from boxoffice.users import service as users
 from boxoffice.web import forms, messages
@@ -79,14 +79,12 @@ async def charge(
         error = gettext(messages.CHARGE_RANGE) % {"max": f"{settings.max_charge:,}"}
         return await _page(request, db, user_id, next, error=error, status=422, amount=amount)
     fingerprint = hashlib.sha256(f"web-charge:{value}".encode()).hexdigest()
+    key = f"web-charge:{charge_key}" if charge_key else None
     try:
-        await run_idempotently(
-            db,
-            user_id,
-            f"web-charge:{charge_key}" if charge_key else None,
-            fingerprint,
-            lambda claim: users.charge(db, settings, user_id, value, claim),
-        )
+        async with claimed(db, user_id, key, fingerprint, 200) as recorder:
+            await users.charge(db, settings, user_id, value, recorder)
+    except Replayed:
+        pass  # The same form sent again: it charged once, the first time.
     except DomainError as error:
         text = messages.explain(error, gettext)
         return await _page(request, db, user_id, next, error=text, status=error.status)

@@ -1,14 +1,14 @@
+"""What booking takes in and gives out over HTTP, and the typed rows its queries return."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel
 
 from boxoffice.api import BodyId
-
-ReservationStatus = Literal["TEMPORARY", "CONFIRMED", "CANCELLED", "EXPIRED"]
+from boxoffice.statuses import PaymentStatus, ReservationStatus
 
 
 class HoldIn(BaseModel):
@@ -27,6 +27,19 @@ class ReservationOut(BaseModel):
     created_at: datetime
 
 
+class PayIn(BaseModel):
+    reservation_id: BodyId
+
+
+class PaymentOut(BaseModel):
+    id: int
+    reservation_id: int
+    user_id: int
+    amount: int
+    status: PaymentStatus
+    created_at: datetime
+
+
 @dataclass(frozen=True)
 class SeatToHold:
     """What a hold needs to know about its seat before it starts."""
@@ -39,8 +52,28 @@ class SeatToHold:
 
 
 @dataclass(frozen=True)
-class UserAtSeat:
+class HolderAtSeat:
     """A would-be holder's live holds in the seat's schedule, and the seat (None if unknown)."""
 
     live_holds: int
     seat: SeatToHold | None
+
+
+@dataclass(frozen=True)
+class ReservationToPay:
+    id: int
+    amount: int
+    status: ReservationStatus
+    concert_id: int
+
+
+@dataclass(frozen=True)
+class ReservationToCancel:
+    """A reservation as stored (not as shown: its status is judged after its lock is taken)."""
+
+    id: int
+    user_id: int
+    seat_id: int
+    status: ReservationStatus
+    expires_at: datetime | None
+    start_time: datetime

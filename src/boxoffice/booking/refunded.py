@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from boxoffice.db import Database
+from boxoffice.statuses import PaymentStatus
 from boxoffice.tables import payment
 
 
@@ -17,7 +18,7 @@ async def refunded_amounts(
         return {}
     query = select(payment.c.reservation_id, payment.c.amount).where(
         payment.c.user_id == user_id,
-        payment.c.status == "CANCELLED",
+        payment.c.status == PaymentStatus.CANCELLED,
         payment.c.reservation_id.in_(reservation_ids),
     )
     async with db.reading() as conn:

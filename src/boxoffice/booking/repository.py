@@ -1,0 +1,379 @@
+"""The SQL of booking: holds, payments, cancellations and the expiry sweep.
+
+Every transaction that touches them takes its locks in one order: the user row, then
+reservations, then seats, then payments. With one order there is no deadlock between holds,
+payments, cancellations and the sweeper.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import Select, bindparam, func, insert, select, true, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from boxoffice.booking.schemas import (
+    HolderAtSeat,
+    PaymentOut,
+    ReservationOut,
+    ReservationToCancel,
+    ReservationToPay,
+    SeatToHold,
+)
+from boxoffice.db import for_update, skip_locked
+from boxoffice.liveness import is_expired_hold, is_live_hold, shown_status
+from boxoffice.statuses import PaymentStatus, ReservationStatus, SeatStatus
+from boxoffice.tables import UTCDateTime, concert_schedule, payment, reservation, seat, users
+
+_NOW = bindparam("now", type_=UTCDateTime())
+
+
+# --- Holds ---------------------------------------------------------------------------------
+
+
+async def lock_user(conn: AsyncConnection, user_id: int) -> bool:
+    """Take the user's row lock first, so that one user's concurrent requests queue here."""
+    found = await conn.execute(for_update(select(users.c.id).where(users.c.id == user_id)))
+    return found.first() is not None
+
+
+def _lock_holder_at_seat_statement() -> Select[Any]:
+    target = (
+        select(
+            seat.c.id.label("seat_id"),
+            seat.c.schedule_id,
+            concert_schedule.c.concert_id,
+            seat.c.seat_number,
+            seat.c.price,
+        )
+        .join(concert_schedule, concert_schedule.c.id == seat.c.schedule_id)
+        .where(seat.c.id == bindparam("seat_id"))
+        .subquery()
+    )
+    live_holds = (
+        select(func.count())
+        .where(
+            reservation.c.user_id == bindparam("user_id"),
+            reservation.c.schedule_id == target.c.schedule_id,
+            is_live_hold(_NOW),
+        )
+        .scalar_subquery()
+        .label("live_holds")
+    )
+    query = (
+        select(live_holds, *target.c)
+        .select_from(users.outerjoin(target, true()))
+        .where(users.c.id == bindparam("user_id"))
+    )
+    return for_update(query, of=users)
+
+
+# The statements of a hold are built once: building one anew costs more than running it.
+_LOCK_HOLDER_AT_SEAT = _lock_holder_at_seat_statement()
+
+
+async def lock_holder_at_seat(
+    conn: AsyncConnection, user_id: int, seat_id: int, now: datetime
+) -> HolderAtSeat | None:
+    """Lock the user's row, read the seat to hold and count the user's live holds in its
+    schedule, all in one round trip. None when the user does not exist. Holding the lock keeps
+    the count true until commit."""
+    params = {"user_id": user_id, "seat_id": seat_id, "now": now}
+    row = (await conn.execute(_LOCK_HOLDER_AT_SEAT, params)).first()
+    if row is None:
+        return None
+    found = None
+    if row.seat_id is not None:
+        found = SeatToHold(
+            seat_id=row.seat_id,
+            schedule_id=row.schedule_id,
+            concert_id=row.concert_id,
+            seat_number=row.seat_number,
+            price=row.price,
+        )
+    return HolderAtSeat(live_holds=row.live_holds, seat=found)
+
+
+async def expire_stale_hold_on_seat(conn: AsyncConnection, seat_id: int, now: datetime) -> bool:
+    """Mark the seat's expired-but-unswept hold EXPIRED. True when there was one: the seat is
+    then free to take over, although its row still says UNAVAILABLE."""
+    expired = await conn.execute(
+        update(reservation)
+        .where(reservation.c.seat_id == seat_id, is_expired_hold(now))
+        .values(status=ReservationStatus.EXPIRED, updated_at=now)
+        .returning(reservation.c.id)
+    )
+    return expired.first() is not None
+
+
+_TAKE_FREE_SEAT = (
+    update(seat)
+    .where(seat.c.id == bindparam("seat_id"), seat.c.status == SeatStatus.AVAILABLE)
+    .values(status=SeatStatus.UNAVAILABLE, updated_at=_NOW)
+)
+
+
+async def take_free_seat(conn: AsyncConnection, seat_id: int, now: datetime) -> bool:
+    """Compare-and-set AVAILABLE -> UNAVAILABLE: of all concurrent takers, exactly one wins."""
+    taken = await conn.execute(_TAKE_FREE_SEAT, {"seat_id": seat_id, "now": now})
+    return taken.rowcount == 1
+
+
+async def free_seats(conn: AsyncConnection, seat_ids: list[int], now: datetime) -> None:
+    if seat_ids:
+        await conn.execute(
+            update(seat)
+            .where(seat.c.id.in_(seat_ids), seat.c.status == SeatStatus.UNAVAILABLE)
+            .values(status=SeatStatus.AVAILABLE, updated_at=now)
+        )
+
+
+_INSERT_HOLD = insert(reservation).returning(reservation.c.id)
+
+
+async def insert_hold(
+    conn: AsyncConnection, user_id: int, target: SeatToHold, expires_at: datetime, now: datetime
+) -> int:
+    values = {
+        "user_id": user_id,
+        "schedule_id": target.schedule_id,
+        "seat_id": target.seat_id,
+        "amount": target.price,
+        "status": ReservationStatus.TEMPORARY,
+        "expires_at": expires_at,
+        "created_at": now,
+        "updated_at": now,
+    }
+    new_id: int = (await conn.execute(_INSERT_HOLD, values)).scalar_one()
+    return new_id
+
+
+async def count_live_holds_in_concert(
+    conn: AsyncConnection, user_id: int, concert_id: int, now: datetime
+) -> int:
+    count: int = (
+        await conn.execute(
+            select(func.count())
+            .select_from(reservation)
+            .join(concert_schedule, concert_schedule.c.id == reservation.c.schedule_id)
+            .where(
+                reservation.c.user_id == user_id,
+                is_live_hold(now),
+                concert_schedule.c.concert_id == concert_id,
+            )
+        )
+    ).scalar_one()
+    return count
+
+
+# --- Reading reservations ------------------------------------------------------------------
+
+
+def _view(now: datetime) -> Select[Any]:
+    return select(
+        reservation.c.id,
+        reservation.c.user_id,
+        reservation.c.schedule_id,
+        reservation.c.seat_id,
+        seat.c.seat_number,
+        reservation.c.amount,
+        shown_status(now).label("status"),
+        reservation.c.expires_at,
+        reservation.c.created_at,
+    ).join(seat, seat.c.id == reservation.c.seat_id)
+
+
+async def find_view(
+    conn: AsyncConnection, reservation_id: int, user_id: int, now: datetime
+) -> ReservationOut | None:
+    row = (
+        await conn.execute(
+            _view(now).where(reservation.c.id == reservation_id, reservation.c.user_id == user_id)
+        )
+    ).first()
+    return None if row is None else ReservationOut.model_validate(row, from_attributes=True)
+
+
+async def views_page(
+    conn: AsyncConnection, user_id: int, before_id: int | None, limit: int, now: datetime
+) -> list[ReservationOut]:
+    query = _view(now).where(reservation.c.user_id == user_id)
+    if before_id is not None:
+        query = query.where(reservation.c.id < before_id)
+    rows = await conn.execute(query.order_by(reservation.c.id.desc()).limit(limit))
+    return [ReservationOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+# --- Changing a reservation ----------------------------------------------------------------
+
+
+async def lock_reservation(
+    conn: AsyncConnection, reservation_id: int, user_id: int
+) -> ReservationToCancel | None:
+    """The reservation with its schedule's start time, row-locked for a state change."""
+    query = (
+        select(
+            reservation.c.id,
+            reservation.c.user_id,
+            reservation.c.seat_id,
+            reservation.c.status,
+            reservation.c.expires_at,
+            concert_schedule.c.start_time,
+        )
+        .join(concert_schedule, concert_schedule.c.id == reservation.c.schedule_id)
+        .where(reservation.c.id == reservation_id, reservation.c.user_id == user_id)
+    )
+    row = (await conn.execute(for_update(query, of=reservation))).first()
+    if row is None:
+        return None
+    return ReservationToCancel(
+        id=row.id,
+        user_id=row.user_id,
+        seat_id=row.seat_id,
+        status=ReservationStatus(row.status),
+        expires_at=row.expires_at,
+        start_time=row.start_time,
+    )
+
+
+async def set_status(
+    conn: AsyncConnection,
+    reservation_id: int,
+    old: ReservationStatus,
+    new: ReservationStatus,
+    now: datetime,
+) -> None:
+    """For a reservation whose row lock the caller holds and whose status it has read."""
+    await conn.execute(
+        update(reservation)
+        .where(reservation.c.id == reservation_id, reservation.c.status == old)
+        .values(status=new, updated_at=now)
+    )
+
+
+async def confirm_live_hold(
+    conn: AsyncConnection, reservation_id: int, user_id: int, now: datetime
+) -> bool:
+    """TEMPORARY -> CONFIRMED, only while the hold is still live. A sweeper expiring the same
+    hold takes the same row lock, so exactly one of the two changes it."""
+    confirmed = await conn.execute(
+        update(reservation)
+        .where(
+            reservation.c.id == reservation_id,
+            reservation.c.user_id == user_id,
+            is_live_hold(now),
+        )
+        .values(status=ReservationStatus.CONFIRMED, updated_at=now)
+    )
+    return confirmed.rowcount == 1
+
+
+# --- Payments ------------------------------------------------------------------------------
+
+
+async def find_reservation_to_pay(
+    conn: AsyncConnection, reservation_id: int, user_id: int, now: datetime
+) -> ReservationToPay | None:
+    """The reservation with its status as of `now` and its concert."""
+    row = (
+        await conn.execute(
+            select(
+                reservation.c.id,
+                reservation.c.amount,
+                shown_status(now).label("status"),
+                concert_schedule.c.concert_id,
+            )
+            .join(concert_schedule, concert_schedule.c.id == reservation.c.schedule_id)
+            .where(reservation.c.id == reservation_id, reservation.c.user_id == user_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return ReservationToPay(
+        id=row.id,
+        amount=row.amount,
+        status=ReservationStatus(row.status),
+        concert_id=row.concert_id,
+    )
+
+
+async def insert_payment(
+    conn: AsyncConnection,
+    user_id: int,
+    reservation_id: int,
+    amount: int,
+    status: PaymentStatus,
+    now: datetime,
+) -> PaymentOut:
+    row = (
+        await conn.execute(
+            insert(payment)
+            .values(
+                user_id=user_id,
+                reservation_id=reservation_id,
+                amount=amount,
+                status=status,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(payment)
+        )
+    ).one()
+    return PaymentOut.model_validate(row, from_attributes=True)
+
+
+async def find_payment(conn: AsyncConnection, payment_id: int, user_id: int) -> PaymentOut | None:
+    row = (
+        await conn.execute(
+            select(payment).where(payment.c.id == payment_id, payment.c.user_id == user_id)
+        )
+    ).first()
+    return None if row is None else PaymentOut.model_validate(row, from_attributes=True)
+
+
+async def cancel_payment(conn: AsyncConnection, reservation_id: int, now: datetime) -> int:
+    """Mark the booking's successful payment CANCELLED; returns its amount."""
+    amount: int = (
+        await conn.execute(
+            update(payment)
+            .where(
+                payment.c.reservation_id == reservation_id,
+                payment.c.status == PaymentStatus.SUCCESS,
+            )
+            .values(status=PaymentStatus.CANCELLED, updated_at=now)
+            .returning(payment.c.amount)
+        )
+    ).scalar_one()
+    return int(amount)
+
+
+# --- The expiry sweep ----------------------------------------------------------------------
+
+
+class ExpiredHold(NamedTuple):
+    id: int
+    seat_id: int
+
+
+async def pick_expired_holds(conn: AsyncConnection, now: datetime, limit: int) -> list[ExpiredHold]:
+    """Expired holds that no other transaction is working on, locked for this one."""
+    query = (
+        select(reservation.c.id, reservation.c.seat_id)
+        .where(is_expired_hold(now))
+        .order_by(reservation.c.expires_at)
+        .limit(limit)
+    )
+    rows = await conn.execute(skip_locked(query))
+    return [ExpiredHold(row.id, row.seat_id) for row in rows]
+
+
+async def mark_expired(conn: AsyncConnection, reservation_ids: list[int], now: datetime) -> None:
+    await conn.execute(
+        update(reservation)
+        .where(
+            reservation.c.id.in_(reservation_ids),
+            reservation.c.status == ReservationStatus.TEMPORARY,
+        )
+        .values(status=ReservationStatus.EXPIRED, updated_at=now)
+    )

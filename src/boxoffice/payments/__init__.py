@@ -1,1 +1,0 @@
-"""Payments: paying for a hold from the balance, and refunds."""

@@ -1,1 +1,0 @@
-"""Reservations: seat holds, their expiry, cancellation."""
