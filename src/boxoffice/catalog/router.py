@@ -16,7 +16,7 @@ from boxoffice.catalog.schemas import (
     SeatListing,
 )
 from boxoffice.pagination import Page, PageRequest, page_request
-from boxoffice.queue.gate import Admitted, Room
+from boxoffice.queue.gate import AdmittedForSchedule, Room
 from boxoffice.statuses import SeatStatus
 
 router = APIRouter(tags=["catalog"])
@@ -53,7 +53,7 @@ async def list_schedules(
 async def list_seats(
     schedule_id: ScheduleId,
     db: Db,
-    admission: Admitted,
+    admission: AdmittedForSchedule,
     seat_status: Annotated[SeatStatus | None, Query(alias="status")] = None,
 ) -> SeatListing:
     return await service.list_seats(db, schedule_id, seat_status, admission)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from boxoffice.api import path_id
 from boxoffice.auth import CurrentUserId
 from boxoffice.queue import service
 from boxoffice.queue.backend import WaitingRoom
@@ -34,3 +35,17 @@ async def admission(
 # "Admitted to this concert": the request's queue token is this user's ACTIVE one; the service
 # holds it against the concert of the seat, schedule or reservation the request is about.
 Admitted = Annotated[Admission, Depends(admission)]
+
+
+async def schedule_admission(
+    schedule_id: Annotated[int, path_id("Schedule id")],
+    user_id: CurrentUserId,
+    room: Room,
+    queue_token: QueueToken = None,
+) -> Admission:
+    """The same, for a route with a schedule in its path: a malformed id is answered (422)
+    before the token is looked at, as it would be without a queue token."""
+    return await admission(user_id, room, queue_token)
+
+
+AdmittedForSchedule = Annotated[Admission, Depends(schedule_admission)]
