@@ -20,8 +20,6 @@ from tests.servers import _free_port, _wait_until_ready
 from tests.shipping import deployment
 from tests.shipping.deployment import PRODUCTION_ADMIN_KEY, PRODUCTION_JWT_SECRET
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
 
 def as_process(command: list[str]) -> list[str]:
     """The image runs `boxoffice` and `python` from its environment; here, this interpreter's."""
