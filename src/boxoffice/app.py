@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
 from boxoffice import ops, rate_limit_storage, web
@@ -50,6 +51,13 @@ API_PREFIX = "/api/v1"
 # Keys are kept for a day; deleting the old ones once a minute per process is plenty.
 PURGE_IDEMPOTENCY_KEYS_EVERY_SECONDS = 60.0
 PRUNE_SEAT_CHANGES_EVERY_SECONDS = 30.0
+DOCS_ASSETS = "/docs/assets"
+SWAGGER_UI_PARAMETERS = {
+    # Swagger UI would otherwise show a badge fetched from validator.swagger.io.
+    "validatorUrl": None,
+    # The bearer token, admin key and queue token entered under Authorize survive a reload.
+    "persistAuthorization": True,
+}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -98,11 +106,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await redis.aclose()
             await db.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI's and ReDoc's files from the installed fastapi-offline
+    # package: the docs work on a machine without internet.
+    app = FastAPIOffline(
         title="boxoffice",
         version="0.1.0",
         summary="Concert-ticket reservation built for ticket drops.",
         lifespan=lifespan,
+        static_url=DOCS_ASSETS,
+        favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
     )
     app.state.settings = settings
     # Added first, so it runs inside the observability middleware: refused bodies are counted

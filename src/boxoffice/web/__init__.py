@@ -24,7 +24,16 @@ from boxoffice.web.routing import error_page
 
 STATIC = Path(__file__).parent / "static"
 # Paths that belong to the API and the operations endpoints, never to a page.
-_NOT_PAGES = ("/api/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/static/")
+_NOT_PAGES = (
+    "/api/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/static/",
+)
 
 
 def wants_page(request: Request) -> bool:
