@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from datetime import datetime
 
+from boxoffice.clock import utcnow
 from boxoffice.db import Database
 from boxoffice.live import changelog, sse
 from boxoffice.live.bus import Bus, LocalBus
@@ -64,15 +67,19 @@ class LiveSeats:
             raise seat_map.failed
         return seat_map
 
-    async def stream(self, schedule_id: int, last_event_id: str | None) -> AsyncIterator[bytes]:
+    async def stream(
+        self, schedule_id: int, last_event_id: str | None, until: datetime | None = None
+    ) -> AsyncIterator[bytes]:
         """The seat stream: a snapshot (or, with `last_event_id`, what was missed), then every
-        change of the schedule's seats."""
+        change of the schedule's seats, until `until` if given."""
         seat_map = await self.open_map(schedule_id)
         subscriber = seat_map.subscribe()
+        deadline = _loop_deadline(until)
         try:
             yield sse.RETRY + await self._first(seat_map, last_event_id)
             while not subscriber.closed:
-                await subscriber.wake.wait()
+                if not await _woken_before(subscriber.wake, deadline):
+                    break
                 if subscriber.closed:
                     break
                 yield subscriber.take()
@@ -117,6 +124,26 @@ class LiveSeats:
         for seat_map in self._maps.values():
             seat_map.close()
         self._maps.clear()
+
+
+def _loop_deadline(until: datetime | None) -> float | None:
+    if until is None:
+        return None
+    return asyncio.get_running_loop().time() + (until - utcnow()).total_seconds()
+
+
+async def _woken_before(wake: asyncio.Event, deadline: float | None) -> bool:
+    """Whether `wake` was set before the deadline. Only the wait is timed: a timeout around
+    the generator's yields would cancel whatever the stream's consumer is doing."""
+    if deadline is None:
+        await wake.wait()
+        return True
+    try:
+        async with asyncio.timeout_at(deadline):
+            await wake.wait()
+    except TimeoutError:
+        return False
+    return True
 
 
 def _event_id(value: str | None) -> int | None:

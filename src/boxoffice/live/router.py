@@ -87,11 +87,12 @@ async def seat_events(
     last_event_id: LastEventId = None,
 ) -> EventSourceResponse:
     """A `snapshot` (the seat list), then a `seat` event for every change, in commit order.
-    With Last-Event-ID, what was missed since that event (or a fresh snapshot)."""
+    With Last-Event-ID, what was missed since that event (or a fresh snapshot). The stream
+    ends when the admission does: a reconnect then needs a new one."""
     schedule = await catalog.get_schedule(db, schedule_id)
-    await queue.require_admission(
+    admission = await queue.require_admission(
         room, queue_token or queue_token_param, user_id, schedule.concert_id
     )
     # Loaded now, so that a database that cannot be reached is a 503, not a broken stream.
     await live.open_map(schedule_id)
-    return _stream(live.stream(schedule_id, last_event_id))
+    return _stream(live.stream(schedule_id, last_event_id, until=admission.until))

@@ -60,6 +60,8 @@ class Admission:
     """An ACTIVE ticket of the user: it lets them list seats, hold and pay in one concert."""
 
     concert_id: int
+    # When the admission ends; a seat-map stream opened with it ends then too.
+    until: datetime | None = None
 
     def require(self, concert_id: int) -> None:
         """Refuse a request about another concert than the one admitted to."""
@@ -82,7 +84,7 @@ async def admission(room: WaitingRoom, token: str | None, user_id: int) -> Admis
     costs no database work."""
     ticket = await _own_ticket(room, token, user_id)
     _require_active(ticket)
-    return Admission(ticket.concert_id)
+    return Admission(ticket.concert_id, ticket.active_until)
 
 
 def _require_active(ticket: Ticket) -> None:
