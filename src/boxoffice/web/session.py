@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import jwt
 from starlette.requests import Request
@@ -16,10 +15,9 @@ from boxoffice.auth import user_id_from_token
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.errors import Unauthenticated
+from boxoffice.sessions import CSRF_COOKIE, SESSION_COOKIE, same_origin
 
-SESSION_COOKIE = "boxoffice_session"
 ADMIN_COOKIE = "boxoffice_admin"
-CSRF_COOKIE = "boxoffice_csrf"
 CSRF_FIELD = "csrf_token"
 ADMIN_SESSION = timedelta(hours=12)
 _ADMIN_AUDIENCE = "boxoffice-admin"
@@ -128,8 +126,8 @@ def remember_csrf(request: Request, response: Response) -> None:
 async def check_csrf(request: Request) -> None:
     """Double-submit: the form's token must match the cookie, which another site can neither
     read nor set; and a browser that says where the request comes from must say here."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
+    # An opaque origin ("null", sent by some privacy settings) is left to the token check.
+    if request.headers.get("origin") != "null" and not same_origin(request):
         raise CrossSiteRequest
     form = await request.form()
     sent = form.get(CSRF_FIELD)
