@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 from pydantic.fields import FieldInfo
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -70,6 +70,18 @@ def path_id(description: str) -> Any:
 
 def query_count(low: int, high: int, description: str) -> Any:
     return _digits_only(Query(ge=low, le=high, description=description))
+
+
+# One line of text: no control characters. PostgreSQL text cannot even hold NUL, so without
+# this a NUL would be a database error on one backend and stored on the other.
+ONE_LINE = r"^[^\x00-\x1f\x7f]+$"
+
+
+def one_line(max_length: int) -> StringConstraints:
+    """A trimmed, non-empty line of at most `max_length` characters."""
+    return StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=max_length, pattern=ONE_LINE
+    )
 
 
 # A whole number in a JSON body: a JSON integer, never `true`, `"12"`, `1.0` or `1e3`.

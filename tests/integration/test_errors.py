@@ -285,3 +285,17 @@ async def test_a_body_that_is_not_declared_json_is_refused(
     )
     assert_problem(response, 422, "VALIDATION_ERROR")
     assert await ledger_state(db) == ((), 0)
+
+
+async def test_a_nul_character_is_a_validation_error_on_every_database(
+    client: httpx.AsyncClient,
+) -> None:
+    """PostgreSQL text cannot hold NUL: refused before the database sees it, on both."""
+    login = await client.post("/auth/token", json={"email": "\x00", "password": "whatever1"})
+    assert_problem(login, 422, "VALIDATION_ERROR")
+    search = await client.get("/admin/users", params={"email": "a\x00b"}, headers=api.ADMIN)
+    assert_problem(search, 422, "VALIDATION_ERROR")
+    concert = await client.post(
+        "/admin/concerts", json={"title": "x\x00y", "duration_minutes": 90}, headers=api.ADMIN
+    )
+    assert_problem(concert, 422, "VALIDATION_ERROR")

@@ -8,11 +8,10 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     Field,
-    StringConstraints,
     model_validator,
 )
 
-from boxoffice.api import JsonInt
+from boxoffice.api import JsonInt, one_line
 from boxoffice.statuses import SeatStatus
 
 MAX_PRICE = 10**12
@@ -27,18 +26,8 @@ def _to_utc(moment: datetime) -> datetime:
 
 
 UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-Title = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
-]
-SeatNumber = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
-]
+Title = Annotated[str, one_line(200)]
+SeatNumber = Annotated[str, one_line(20)]
 Price = Annotated[JsonInt, Field(ge=0, le=MAX_PRICE, description="Whole won")]
 
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from boxoffice.api import Db, path_id, problems
+from boxoffice.api import ONE_LINE, Db, path_id, problems
 from boxoffice.auth import AdminOnly
 from boxoffice.operator import service
 from boxoffice.operator.schemas import ReservationWithUser, ScheduleReport, UserAccount
@@ -41,7 +41,12 @@ async def find_users(
     page: Pages,
     email: Annotated[
         str | None,
-        Query(min_length=1, max_length=320, description="Part of the email, any case"),
+        Query(
+            min_length=1,
+            max_length=320,
+            pattern=ONE_LINE,
+            description="Part of the email, any case",
+        ),
     ] = None,
 ) -> Page[UserAccount]:
     return await service.find_users(db, email, page)

@@ -5,15 +5,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
-from boxoffice.api import JsonInt
+from boxoffice.api import ONE_LINE, JsonInt, one_line
 from boxoffice.statuses import EntryType
 
-PersonName = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
-]
+PersonName = Annotated[str, one_line(100)]
 
 
 # Length in characters. Long enough for a passphrase, short enough that hashing it costs
@@ -29,7 +24,7 @@ class SignUp(BaseModel):
 
 class LogIn(BaseModel):
     # Not validated as an address: any string that is no user's email is simply refused.
-    email: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+    email: Annotated[str, StringConstraints(min_length=1, max_length=320, pattern=ONE_LINE)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
