@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from boxoffice import ops, rate_limit_storage, web
@@ -24,7 +25,7 @@ from boxoffice.catalog.router import admin as catalog_admin_router
 from boxoffice.catalog.router import router as catalog_router
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings, get_settings
-from boxoffice.db import Database
+from boxoffice.db import Database, Timeouts, is_unavailable
 from boxoffice.errors import DomainError, ServiceUnavailable, ValidationFailed
 from boxoffice.idempotency import store as idempotency
 from boxoffice.idempotency.http import Replayed, replay_response
@@ -65,9 +66,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url, pool_size=settings.db_pool_size)
+        db = Database(
+            settings.database_url, pool_size=settings.db_pool_size, timeouts=_timeouts(settings)
+        )
         app.state.db = db
-        redis = connect(settings.redis_url) if settings.redis_url else None
+        redis = (
+            connect(
+                settings.redis_url,
+                socket_timeout=settings.redis_socket_timeout_seconds,
+                connect_timeout=settings.redis_connect_timeout_seconds,
+            )
+            if settings.redis_url
+            else None
+        )
         app.state.redis = redis
         room: WaitingRoom = (
             RedisWaitingRoom(redis, settings) if redis else DatabaseWaitingRoom(db, settings)
@@ -141,6 +152,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _timeouts(settings: Settings) -> Timeouts:
+    return Timeouts(
+        pool=settings.db_pool_timeout_seconds,
+        connect=settings.db_connect_timeout_seconds,
+        statement=settings.db_statement_timeout_seconds,
+    )
+
+
 def problem_response(error: DomainError) -> JSONResponse:
     return JSONResponse(
         error.problem(), status_code=error.status, media_type=PROBLEM_JSON, headers=error.headers()
@@ -205,20 +224,31 @@ def _install_error_handlers(app: FastAPI) -> None:
     for kind in UNREACHABLE:
         app.add_exception_handler(kind, unreachable)
 
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, error: DBAPIError) -> JSONResponse:
+        # A database shutting down, starting up or out of connections is only "not now".
+        if is_unavailable(error):
+            return await unreachable(request, error)
+        return _internal_error(error)
+
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return JSONResponse(
-            {
-                "type": "about:blank",
-                "title": "Internal error",
-                "status": 500,
-                "detail": "An unexpected error occurred.",
-                "code": "INTERNAL_ERROR",
-            },
-            status_code=500,
-            media_type=PROBLEM_JSON,
-        )
+        return _internal_error(error)
+
+
+def _internal_error(error: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=error)
+    return JSONResponse(
+        {
+            "type": "about:blank",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "An unexpected error occurred.",
+            "code": "INTERNAL_ERROR",
+        },
+        status_code=500,
+        media_type=PROBLEM_JSON,
+    )
 
 
 def _http_title(status: int) -> str:

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     # Addresses or networks (comma-separated) whose X-Forwarded-For is believed.
     trusted_proxies: str = ""
     db_pool_size: int = Field(default=20, ge=1, le=1000)
+    # How long a request waits on a dependency before it answers 503 (and changes nothing)
+    # instead of piling up behind a database or Redis that is down or slow.
+    db_pool_timeout_seconds: float = Field(default=10, gt=0, le=600)
+    db_connect_timeout_seconds: float = Field(default=5, gt=0, le=600)
+    db_statement_timeout_seconds: float = Field(default=30, gt=0, le=3600)
+    redis_socket_timeout_seconds: float = Field(default=5, gt=0, le=600)
+    redis_connect_timeout_seconds: float = Field(default=2, gt=0, le=600)
     log_level: str = "INFO"
     # How long an idle HTTP connection stays open. Behind a reverse proxy that reuses its
     # connections to the service, it must be longer than the proxy's own idle timeout, or the

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, Select, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from boxoffice.unit_of_work import Recorder, UnitOfWork
@@ -45,15 +46,47 @@ def is_unique_violation(error: IntegrityError, constraint: str) -> bool:
     return constraint in str(error.orig)
 
 
+# SQLSTATE classes that say the database cannot serve right now, whatever the statement was:
+# 08 the connection was lost or refused, 53 out of resources ("too many clients"), 57 operator
+# intervention (shutting down, starting up, a statement cancelled by statement_timeout).
+_UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57"})
+
+
+def is_unavailable(error: DBAPIError) -> bool:
+    """Whether a database error means "not now" (a 503) rather than a fault in the request or
+    the code. Read from the SQLSTATE, which is stable across versions and languages."""
+    sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the service waits on PostgreSQL before it answers 503 instead (seconds)."""
+
+    # For a pooled connection, when every one is busy.
+    pool: float = 10
+    # For a new connection to be opened.
+    connect: float = 5
+    # For one statement: PostgreSQL cancels it past this (statement_timeout), and the client
+    # gives up a little later still, for a server that cannot even say so.
+    statement: float = 30
+
+
+# How much longer than the server's statement_timeout the client waits for any answer.
+_CLIENT_GRACE_SECONDS = 2.0
+
+
 class Database:
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    def __init__(self, url: str, pool_size: int = 10, timeouts: Timeouts | None = None) -> None:
         self.url = async_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine: AsyncEngine = (
-            self._sqlite_engine() if self.is_sqlite else self._postgres_engine(pool_size)
+            self._sqlite_engine()
+            if self.is_sqlite
+            else self._postgres_engine(pool_size, timeouts or Timeouts())
         )
 
-    def _postgres_engine(self, pool_size: int) -> AsyncEngine:
+    def _postgres_engine(self, pool_size: int, timeouts: Timeouts) -> AsyncEngine:
         return create_async_engine(
             self.url,
             pool_size=pool_size,
@@ -64,8 +97,12 @@ class Database:
             # No pre-ping: it costs a round trip per request. A connection the server dropped
             # fails its statement, is discarded, and that request answers 503.
             pool_recycle=1800,
-            pool_timeout=10,
-            connect_args={"timeout": 5, "command_timeout": 30},
+            pool_timeout=timeouts.pool,
+            connect_args={
+                "timeout": timeouts.connect,
+                "command_timeout": timeouts.statement + _CLIENT_GRACE_SECONDS,
+                "server_settings": {"statement_timeout": f"{round(timeouts.statement * 1000)}"},
+            },
         )
 
     def _sqlite_engine(self) -> AsyncEngine:

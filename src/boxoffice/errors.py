@@ -170,3 +170,10 @@ class RateLimited(DomainError):
 
 class ServiceUnavailable(DomainError):
     status, code, title = 503, "SERVICE_UNAVAILABLE", "Service unavailable"
+
+    # A restarting database or Redis is usually back within seconds; a client that waits this
+    # long before retrying does not add to the crowd knocking on a dependency that is down.
+    RETRY_AFTER_SECONDS: ClassVar[int] = 1
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.RETRY_AFTER_SECONDS)}

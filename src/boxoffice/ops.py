@@ -42,7 +42,9 @@ async def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "checks": checks})
     # Unready is an error like any other: problem details, with what failed.
     unready = ServiceUnavailable("The database or Redis cannot be reached.", checks=checks)
-    return JSONResponse(unready.problem(), status_code=503, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        unready.problem(), status_code=503, media_type=PROBLEM_JSON, headers=unready.headers()
+    )
 
 
 @router.get("/metrics", response_class=Response)

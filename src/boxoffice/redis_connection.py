@@ -15,12 +15,22 @@ CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 RedisClient = Redis | RedisCluster
 
 
-def connect(url: str) -> RedisClient:
+def connect(
+    url: str, socket_timeout: float | None = None, connect_timeout: float | None = None
+) -> RedisClient:
+    """A client whose every command gives up after `socket_timeout` seconds, and every new
+    connection after `connect_timeout`: a Redis that hangs answers 503, not a hung request."""
+    timeouts: dict[str, Any] = {
+        "socket_timeout": socket_timeout,
+        "socket_connect_timeout": connect_timeout,
+    }
     scheme, sep, rest = url.partition("://")
     if sep and scheme in CLUSTER_SCHEMES:
-        cluster: RedisCluster = RedisCluster.from_url(f"{CLUSTER_SCHEMES[scheme]}://{rest}")
+        cluster: RedisCluster = RedisCluster.from_url(
+            f"{CLUSTER_SCHEMES[scheme]}://{rest}", **timeouts
+        )
         return cluster
-    client: Redis = Redis.from_url(url)
+    client: Redis = Redis.from_url(url, **timeouts)
     return client
 
 

@@ -244,6 +244,7 @@ async def test_an_unreachable_database_is_service_unavailable() -> None:
             "/users", json={"name": "Kim", "email": "kim@example.com", "password": api.PASSWORD}
         )
         assert_problem(signed_up, 503, "SERVICE_UNAVAILABLE")
+        assert signed_up.headers["Retry-After"] == "1"
         assert_problem(await client.get("/concerts"), 503, "SERVICE_UNAVAILABLE")
 
 

@@ -11,9 +11,11 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
 from starlette.responses import RedirectResponse, Response
 
 from boxoffice.api import UNREACHABLE
+from boxoffice.db import is_unavailable
 from boxoffice.errors import DomainError, ServiceUnavailable
 from boxoffice.web import messages, session
 from boxoffice.web.rendering import gettext_for, render
@@ -49,7 +51,9 @@ class PageRoute(APIRoute):
                 return error_page(request, messages.PAGE_NOT_FOUND, 404)
             except DomainError as error:
                 return error_page(request, None, error.status, error)
-            except UNREACHABLE as error:
+            except (*UNREACHABLE, DBAPIError) as error:
+                if isinstance(error, DBAPIError) and not is_unavailable(error):
+                    raise
                 log.warning("dependency unreachable: %s", error)
                 return error_page(request, None, 503, ServiceUnavailable(str(error)))
 
