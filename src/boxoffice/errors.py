@@ -46,6 +46,10 @@ class CsrfRejected(DomainError):
     status, code, title = 403, "CSRF_TOKEN_INVALID", "Cross-site request refused"
 
 
+class UserBlocked(DomainError):
+    status, code, title = 403, "USER_BLOCKED", "User blocked"
+
+
 class QueueTokenInvalid(DomainError):
     status, code, title = 403, "QUEUE_TOKEN_INVALID", "Queue token invalid"
 

@@ -107,6 +107,8 @@ users = Table(
     Column("balance", Money(), nullable=False, server_default=text("0")),
     # The encoded Argon2id hash; NULL for accounts made before passwords (no login possible).
     Column("password_hash", String(255), nullable=True),
+    # When the operator blocked the user (migration 0012); NULL while they may buy.
+    Column("blocked_at", UTCDateTime(), nullable=True),
     *_timestamps(),
     CheckConstraint("balance >= 0", name="balance_not_negative"),
 )

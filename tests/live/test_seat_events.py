@@ -230,3 +230,25 @@ async def test_an_expired_hold_comes_back_available_on_the_stream(
         assert (back.data["id"], back.data["status"]) == (seat_ids[2], "AVAILABLE")
         late = time.time() - expires.timestamp()
         assert late < 2.0, f"the seat came back {late:.2f} s after the hold expired"
+
+
+async def test_a_blocked_fans_held_seat_comes_back_available_on_the_stream_at_once(
+    clients: list[httpx.AsyncClient], db: Database
+) -> None:
+    concert = await api.create_concert(clients[0])
+    schedule = await api.create_schedule(clients[0], concert["id"], seat_count=3)
+    blocked, watcher = await booking.create_users(db, 2)
+    headers = await booking.admit_all(clients, [blocked, watcher], concert["id"])
+    seat_ids = await booking.seat_ids(db, schedule["id"])
+
+    async with open_stream(clients[1], seats_path(schedule["id"]), headers[1]) as stream:
+        await snapshot_of(stream)
+        await booking.held(clients[0], headers[0], seat_ids[1])
+        taken = await stream.next()
+        assert (taken.data["id"], taken.data["status"]) == (seat_ids[1], "UNAVAILABLE")
+        answered = await clients[0].post(f"/admin/users/{blocked['id']}/block", headers=api.ADMIN)
+        assert answered.status_code == 200, answered.text
+        committed = time.monotonic()
+        back = await stream.next()
+        assert (back.data["id"], back.data["status"]) == (seat_ids[1], "AVAILABLE")
+        assert back.at - committed < 1.0, f"delivered after {back.at - committed:.2f} s"

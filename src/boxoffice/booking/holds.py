@@ -23,6 +23,7 @@ from boxoffice.errors import (
 from boxoffice.pagination import Page, PageRequest
 from boxoffice.queue.service import Admission
 from boxoffice.statuses import ReservationStatus
+from boxoffice.users.standing import ensure_not_blocked
 
 
 async def hold(
@@ -70,6 +71,7 @@ async def _lock_holder_and_seat(
     found = await repository.lock_holder_at_seat(conn, user_id, seat_id, now)
     if found is None:
         raise UserNotFound(f"User {user_id} does not exist.")
+    ensure_not_blocked(user_id, found.blocked_at)
     if found.seat is None:
         raise SeatNotFound(f"Seat {seat_id} does not exist.")
     if found.live_holds >= settings.hold_limit:

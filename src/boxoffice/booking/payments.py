@@ -21,6 +21,7 @@ from boxoffice.queue.service import Admission
 from boxoffice.statuses import PaymentStatus, ReservationStatus
 from boxoffice.unit_of_work import Recorder
 from boxoffice.users import ledger
+from boxoffice.users.standing import ensure_not_blocked
 
 log = logging.getLogger("boxoffice.booking")
 
@@ -42,6 +43,7 @@ async def pay(
         if target is None:
             raise ReservationNotFound(f"Reservation {reservation_id} does not exist.")
         admission.require(target.concert_id)
+        ensure_not_blocked(user_id, target.owner_blocked_at)
         _ensure_payable(target)
         if await ledger.debit(work.conn, user_id, target.amount, now) is None:
             await repository.insert_payment(

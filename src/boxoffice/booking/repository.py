@@ -62,7 +62,7 @@ def _lock_holder_at_seat_statement() -> Select[Any]:
         .label("live_holds")
     )
     query = (
-        select(live_holds, *target.c)
+        select(users.c.blocked_at, live_holds, *target.c)
         .select_from(users.outerjoin(target, true()))
         .where(users.c.id == bindparam("user_id"))
     )
@@ -76,9 +76,9 @@ _LOCK_HOLDER_AT_SEAT = _lock_holder_at_seat_statement()
 async def lock_holder_at_seat(
     conn: AsyncConnection, user_id: int, seat_id: int, now: datetime
 ) -> HolderAtSeat | None:
-    """Lock the user's row, read the seat to hold and count the user's live holds in its
-    schedule, all in one round trip. None when the user does not exist. Holding the lock keeps
-    the count true until commit."""
+    """Lock the user's row, read whether they are blocked, the seat to hold and the user's live
+    holds in its schedule, all in one round trip. None when the user does not exist. Holding
+    the lock keeps the count and the standing true until commit."""
     params = {"user_id": user_id, "seat_id": seat_id, "now": now}
     row = (await conn.execute(_LOCK_HOLDER_AT_SEAT, params)).first()
     if row is None:
@@ -92,7 +92,7 @@ async def lock_holder_at_seat(
             seat_number=row.seat_number,
             price=row.price,
         )
-    return HolderAtSeat(live_holds=row.live_holds, seat=found)
+    return HolderAtSeat(blocked_at=row.blocked_at, live_holds=row.live_holds, seat=found)
 
 
 async def expire_stale_hold_on_seat(conn: AsyncConnection, seat_id: int, now: datetime) -> bool:
@@ -269,13 +269,26 @@ async def confirm_live_hold(
     return confirmed.rowcount == 1
 
 
+async def cancel_live_holds(conn: AsyncConnection, user_id: int, now: datetime) -> list[int]:
+    """Cancel every live hold of the user; the seats they covered. For a caller holding the
+    user's row lock."""
+    cancelled = await conn.execute(
+        update(reservation)
+        .where(reservation.c.user_id == user_id, is_live_hold(now))
+        .values(status=ReservationStatus.CANCELLED, updated_at=now)
+        .returning(reservation.c.seat_id)
+    )
+    return list(cancelled.scalars())
+
+
 # --- Payments ------------------------------------------------------------------------------
 
 
 async def find_reservation_to_pay(
     conn: AsyncConnection, reservation_id: int, user_id: int, now: datetime
 ) -> ReservationToPay | None:
-    """The reservation with its status as of `now` and its concert."""
+    """The reservation with its status as of `now`, its concert, and whether its owner is
+    blocked."""
     row = (
         await conn.execute(
             select(
@@ -283,8 +296,10 @@ async def find_reservation_to_pay(
                 reservation.c.amount,
                 shown_status(now).label("status"),
                 concert_schedule.c.concert_id,
+                users.c.blocked_at,
             )
             .join(concert_schedule, concert_schedule.c.id == reservation.c.schedule_id)
+            .join(users, users.c.id == reservation.c.user_id)
             .where(reservation.c.id == reservation_id, reservation.c.user_id == user_id)
         )
     ).first()
@@ -295,6 +310,7 @@ async def find_reservation_to_pay(
         amount=row.amount,
         status=ReservationStatus(row.status),
         concert_id=row.concert_id,
+        owner_blocked_at=row.blocked_at,
     )
 
 

@@ -53,8 +53,10 @@ class SeatToHold:
 
 @dataclass(frozen=True)
 class HolderAtSeat:
-    """A would-be holder's live holds in the seat's schedule, and the seat (None if unknown)."""
+    """A would-be holder's standing and live holds in the seat's schedule, and the seat (None
+    if unknown)."""
 
+    blocked_at: datetime | None
     live_holds: int
     seat: SeatToHold | None
 
@@ -65,6 +67,7 @@ class ReservationToPay:
     amount: int
     status: ReservationStatus
     concert_id: int
+    owner_blocked_at: datetime | None
 
 
 @dataclass(frozen=True)

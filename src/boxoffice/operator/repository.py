@@ -1,17 +1,18 @@
-"""Operator queries: a schedule's counts, its reservations with their users, users by email."""
+"""Operator queries: a schedule's counts, its reservations with their users, users by email,
+and blocking users."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.catalog.repository import find_schedule
 from boxoffice.db import Record
 from boxoffice.liveness import shown_status
 from boxoffice.statuses import SEAT_OCCUPYING, PaymentStatus, ReservationStatus
-from boxoffice.tables import payment, reservation, seat, users
+from boxoffice.tables import UTCDateTime, payment, reservation, seat, users
 
 
 async def schedule_with_counts(
@@ -76,12 +77,40 @@ async def reservations_page(
     return list((await conn.execute(query.order_by(reservation.c.id).limit(limit))).all())
 
 
+# A user as the operator sees them.
+_ACCOUNT = (
+    users.c.id,
+    users.c.name,
+    users.c.email,
+    users.c.balance,
+    users.c.created_at,
+    users.c.blocked_at,
+)
+
+
 async def users_page(
     conn: AsyncConnection, email: str | None, after_id: int | None, limit: int
 ) -> list[Record]:
-    query = select(users.c.id, users.c.name, users.c.email, users.c.balance, users.c.created_at)
+    query = select(*_ACCOUNT)
     if email is not None:
         query = query.where(func.lower(users.c.email).contains(email.lower(), autoescape=True))
     if after_id is not None:
         query = query.where(users.c.id > after_id)
     return list((await conn.execute(query.order_by(users.c.id).limit(limit))).all())
+
+
+async def set_blocked(
+    conn: AsyncConnection, user_id: int, blocked: bool, now: datetime
+) -> Record | None:
+    """Block the user (keeping the time of a block already in place) or unblock them; the
+    account as it is now, or None when there is no such user. The update takes the user's row
+    lock, as every booking transaction does first."""
+    blocked_at = func.coalesce(users.c.blocked_at, literal(now, UTCDateTime())) if blocked else None
+    return (
+        await conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(blocked_at=blocked_at, updated_at=now)
+            .returning(*_ACCOUNT)
+        )
+    ).first()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from boxoffice.api import ONE_LINE, Db, path_id, problems
 from boxoffice.auth import AdminOnly
-from boxoffice.operator import service
+from boxoffice.operator import blocking, service
 from boxoffice.operator.schemas import ReservationWithUser, ScheduleReport, UserAccount
 from boxoffice.pagination import Page, PageRequest, page_request
 from boxoffice.statuses import ReservationStatus
@@ -14,6 +14,7 @@ from boxoffice.statuses import ReservationStatus
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminOnly])
 
 ScheduleId = Annotated[int, path_id("Schedule id")]
+UserId = Annotated[int, path_id("User id")]
 Pages = Annotated[PageRequest, Depends(page_request)]
 
 
@@ -50,3 +51,15 @@ async def find_users(
     ] = None,
 ) -> Page[UserAccount]:
     return await service.find_users(db, email, page)
+
+
+@router.post("/users/{user_id}/block", responses=problems(401, 404))
+async def block_user(user_id: UserId, db: Db) -> UserAccount:
+    """Block the user: their live holds end at once, and from now on they cannot join a line,
+    hold, pay or charge (403 USER_BLOCKED). Paid tickets stay theirs."""
+    return await blocking.block(db, user_id)
+
+
+@router.post("/users/{user_id}/unblock", responses=problems(401, 404))
+async def unblock_user(user_id: UserId, db: Db) -> UserAccount:
+    return await blocking.unblock(db, user_id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from boxoffice.booking.schemas import ReservationOut
 from boxoffice.catalog.schemas import ScheduleOut
@@ -35,3 +35,5 @@ class UserAccount(BaseModel):
     email: str
     balance: int
     created_at: datetime
+    blocked: bool = Field(description="Blocked users cannot join lines, hold, pay or charge")
+    blocked_at: datetime | None = Field(description="When the user was blocked; null if not")

@@ -1,4 +1,4 @@
-"""The operator's reads."""
+"""The operator's reads (blocking users is in `boxoffice.operator.blocking`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from boxoffice.clock import utcnow
 from boxoffice.db import Database
 from boxoffice.errors import ScheduleNotFound
 from boxoffice.operator import repository
+from boxoffice.operator.blocking import user_account
 from boxoffice.operator.schemas import (
     ReservationWithUser,
     ScheduleReport,
@@ -60,5 +61,5 @@ async def schedule_reservations(
 async def find_users(db: Database, email: str | None, page: PageRequest) -> Page[UserAccount]:
     async with db.reading() as conn:
         rows = await repository.users_page(conn, email, page.after_id(), page.limit + 1)
-    users = [UserAccount.model_validate(row, from_attributes=True) for row in rows]
+    users = [user_account(row) for row in rows]
     return page.page(users, key=lambda u: [u.id])

@@ -29,9 +29,10 @@ from boxoffice.tables import concert, queue_line, queue_ticket, users
 LIVE = (TicketStatus.WAITING, TicketStatus.ACTIVE)
 
 
-_CONCERT_AND_USER_EXIST = select(
+_JOIN_CHECK = select(
     exists().where(concert.c.id == bindparam("concert_id")),
     exists().where(users.c.id == bindparam("user_id")),
+    select(users.c.blocked_at).where(users.c.id == bindparam("user_id")).scalar_subquery(),
     select(concert.c.sale_opens_at)
     .where(concert.c.id == bindparam("concert_id"))
     .scalar_subquery(),
@@ -47,17 +48,19 @@ async def concert_exists(conn: AsyncConnection, concert_id: int) -> bool:
 class JoinCheck:
     concert_found: bool
     user_found: bool
+    user_blocked_at: datetime | None
     sale_opens_at: datetime | None
 
 
 async def check_join(conn: AsyncConnection, concert_id: int, user_id: int) -> JoinCheck:
     """Everything a join needs to know in one round trip (in a rush, joins are most of the
-    traffic): whether the concert and the user exist, and when the sale opens."""
+    traffic): whether the concert and the user exist, whether the user is blocked, and when
+    the sale opens."""
     params = {"concert_id": concert_id, "user_id": user_id}
-    concert_found, user_found, opens_at = (
-        await conn.execute(_CONCERT_AND_USER_EXIST, params)
+    concert_found, user_found, blocked_at, opens_at = (
+        await conn.execute(_JOIN_CHECK, params)
     ).one()
-    return JoinCheck(bool(concert_found), bool(user_found), _aware(opens_at))
+    return JoinCheck(bool(concert_found), bool(user_found), _aware(blocked_at), _aware(opens_at))
 
 
 def _aware(moment: datetime | str | None) -> datetime | None:

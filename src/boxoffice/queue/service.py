@@ -12,6 +12,7 @@ from boxoffice.queue import repository
 from boxoffice.queue.backend import Ticket, WaitingRoom
 from boxoffice.queue.schemas import LineOut, TicketOut
 from boxoffice.statuses import TicketStatus
+from boxoffice.users.standing import ensure_not_blocked
 
 
 async def join(
@@ -25,6 +26,9 @@ async def join(
         raise ConcertNotFound(f"Concert {concert_id} does not exist.")
     if not check.user_found:
         raise UserNotFound(f"User {user_id} does not exist.")
+    # Read before the join, not under a lock: a join racing a block may still take a place,
+    # but the place buys nothing, as holds and payments check the block themselves.
+    ensure_not_blocked(user_id, check.user_blocked_at)
     ticket, created = await room.join(concert_id, user_id, check.sale_opens_at)
     return _out(ticket), created
 

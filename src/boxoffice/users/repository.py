@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from boxoffice.db import Record
+from boxoffice.db import Record, for_update
 from boxoffice.tables import point_history, users
 
 
@@ -50,6 +50,14 @@ async def replace_password_hash(
 
 async def find_user(conn: AsyncConnection, user_id: int) -> Record | None:
     return (await conn.execute(select(users).where(users.c.id == user_id))).first()
+
+
+async def lock_standing(conn: AsyncConnection, user_id: int) -> Record | None:
+    """The user's row locked for this transaction, with when they were blocked (if they were);
+    None when there is no such user."""
+    query = select(users.c.id, users.c.blocked_at).where(users.c.id == user_id)
+    row: Record | None = (await conn.execute(for_update(query))).first()
+    return row
 
 
 async def find_balance(conn: AsyncConnection, user_id: int) -> int | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.auth import issue_access_token
 from boxoffice.clock import utcnow
@@ -12,7 +11,6 @@ from boxoffice.db import Database
 from boxoffice.errors import (
     BalanceLimitReached,
     ChargeOutOfRange,
-    DomainError,
     EmailTaken,
     InvalidCredentials,
     UserNotFound,
@@ -30,6 +28,7 @@ from boxoffice.users.schemas import (
     SignedUp,
     UserOut,
 )
+from boxoffice.users.standing import ensure_not_blocked
 
 
 async def sign_up(
@@ -93,20 +92,18 @@ async def charge(
     if not 1 <= amount <= settings.max_charge:
         raise ChargeOutOfRange(f"A charge is between 1 and {settings.max_charge} won.")
     async with db.unit_of_work(recorder) as work:
+        standing = await repository.lock_standing(work.conn, user_id)
+        if standing is None:
+            raise UserNotFound(f"User {user_id} does not exist.")
+        ensure_not_blocked(user_id, standing.blocked_at)
         credited = await ledger.credit(work.conn, user_id, amount, EntryType.CHARGE, utcnow())
         if credited is None:
-            raise await _charge_refusal(work.conn, user_id)
+            raise BalanceLimitReached("This charge would take the balance past its maximum.")
         result = ChargeOut(
             user_id=user_id, balance=credited.balance, point_history_id=credited.entry_id
         )
         await work.commit(result)
     return result
-
-
-async def _charge_refusal(conn: AsyncConnection, user_id: int) -> DomainError:
-    if await repository.find_balance(conn, user_id) is None:
-        return UserNotFound(f"User {user_id} does not exist.")
-    return BalanceLimitReached("This charge would take the balance past its maximum.")
 
 
 async def point_history(db: Database, user_id: int, page: PageRequest) -> Page[PointHistoryOut]:
