@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Row, Select, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
@@ -55,8 +56,15 @@ _UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57"})
 def is_unavailable(error: DBAPIError) -> bool:
     """Whether a database error means "not now" (a 503) rather than a fault in the request or
     the code. Read from the SQLSTATE, which is stable across versions and languages."""
+    if error.connection_invalidated:
+        return True
     sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-    return isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+    if isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
+        return True
+    # The server closing a connection while a statement is being sent on it can leave
+    # asyncpg's protocol state behind ("cannot switch to state ..."): the connection is gone.
+    cause = error.orig.__cause__ if error.orig is not None else None
+    return isinstance(cause, asyncpg.exceptions.InternalClientError)
 
 
 @dataclass(frozen=True)
