@@ -6,17 +6,21 @@ import asyncio
 import os
 import random
 import signal
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from boxoffice.audit import run_audit
+from boxoffice.clock import utcnow
 from boxoffice.db import Database
-from boxoffice.tables import seat
+from boxoffice.statuses import ReservationStatus
+from boxoffice.tables import reservation, seat
 from tests import api
+from tests.faults.drop import CLIENT_TIMEOUT_SECONDS, DROP_SETTINGS, Drop, prepare, until, verify
 from tests.servers import clients_for, running_servers
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
@@ -108,3 +112,52 @@ async def _seat_ids(db: Database, schedule_id: int) -> list[int]:
     async with db.reading() as conn:
         rows = await conn.execute(select(seat.c.id).where(seat.c.schedule_id == schedule_id))
         return list(rows.scalars())
+
+
+async def test_kill_9_of_one_worker_then_of_every_worker_mid_drop(
+    database_url: str, db: Database, flushed_redis: str
+) -> None:
+    """Payments are in flight when one worker, and then every worker, is killed; after a
+    restart the drop goes on. Everything a fan was told holds, nothing is charged twice, and the
+    restarted workers' sweeper ends the holds the dead ones left behind."""
+    settings = {**DROP_SETTINGS, "redis_url": flushed_redis, "hold_ttl_seconds": 3}
+    with running_servers(database_url, count=2, **settings) as servers:
+        async with clients_for(servers, request_timeout=CLIENT_TIMEOUT_SECONDS) as clients:
+            concert_id, seats, fans = await prepare(db, clients[0], 30, 150)
+            drop = Drop(clients, concert_id, seats, fans)
+            load = asyncio.create_task(drop.run(time.monotonic() + 8))
+            await until(lambda: len(drop.ledger.payments) >= 10)
+            os.kill(servers[0].process.pid, signal.SIGKILL)
+            paid_before = len(drop.ledger.payments)
+            # The other worker goes on alone; then it dies too, with payments in flight.
+            await until(lambda: len(drop.ledger.payments) >= paid_before + 10)
+            os.kill(servers[1].process.pid, signal.SIGKILL)
+            await load
+    with running_servers(database_url, count=2, **settings) as servers:
+        async with clients_for(servers, request_timeout=CLIENT_TIMEOUT_SECONDS) as clients:
+            paid_before = len(drop.ledger.payments)
+            drop = Drop(clients, concert_id, seats, fans, ledger=drop.ledger)
+            await drop.run(time.monotonic() + 4)
+            assert len(drop.ledger.payments) > paid_before
+            await _until_every_lapsed_hold_is_swept(db, within=15)
+    await verify(db, drop)
+
+
+async def _until_every_lapsed_hold_is_swept(db: Database, within: float) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        async with db.reading() as conn:
+            left = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(reservation)
+                    .where(
+                        reservation.c.status == ReservationStatus.TEMPORARY,
+                        reservation.c.expires_at < utcnow(),
+                    )
+                )
+            ).scalar_one()
+        if left == 0:
+            return
+        assert time.monotonic() < deadline, f"{left} lapsed holds were never swept"
+        await asyncio.sleep(0.2)

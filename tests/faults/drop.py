@@ -92,12 +92,14 @@ class Drop:
         concert_id: int,
         seats: list[int],
         fans: list[Fan],
+        ledger: Ledger | None = None,
     ) -> None:
         self.clients = clients
         self.concert_id = concert_id
         self.seats = seats
         self.fans = fans
-        self.ledger = Ledger()
+        # A drop that goes on after its servers were replaced keeps the ledger it had.
+        self.ledger = ledger or Ledger()
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
         """One request to a random server; None when no answer came."""
