@@ -1,8 +1,10 @@
 """The checks that fail a drop: every seat sold once, every won accounted for, the line served
-in arrival order, no 5xx, and `boxoffice audit` clean."""
+in the promised order (the pre-queue in a random order, then arrival order), no 5xx, and
+`boxoffice audit` clean."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,12 @@ class DropState:
     server_errors: int
     has_queue: bool | None
     arrivals: list[order.Arrival]
+    census: order.Census | None  # taken once sold out
+
+
+# How far from 0 the rank correlation of a random order of n may stray: 4 standard deviations
+# (1 / sqrt(n - 1) each), which a fair shuffle exceeds about once in 16,000 runs.
+UNRELATED_SIGMAS = 4
 
 
 def _check(name: str, ok: bool, detail: str) -> dict[str, Any]:
@@ -148,27 +156,76 @@ def _arrival_order(state: DropState) -> list[dict[str, Any]]:
     if not state.has_queue:
         return [_check("arrival order", True, "skipped: this build has no waiting room")]
     arrivals = state.arrivals
-    behind = order.seen_waiting_behind(arrivals)
-    stamped = [a for a in arrivals if a.admitted_at is not None]
-    out_of_order = order.admitted_out_of_order(arrivals)
+    pre = [a for a in arrivals if a.before_opening]
+    later = [a for a in arrivals if not a.before_opening]
     went_up = order.positions_went_up(arrivals)
-    admitted = sum(1 for a in arrivals if a.first_active_done is not None)
+    return [
+        _census(state.census),
+        *_pre_queue(pre, later),
+        *_later_arrivals(later),
+        _check(
+            "place in line never grows",
+            went_up == 0,
+            f"{went_up} of {len(arrivals)} users saw their position go up",
+        ),
+    ]
+
+
+def _census(census: order.Census | None) -> dict[str, Any]:
+    if census is None:
+        return _check("the line stood still for the census", False, "not taken: not sold out")
+    return _check(
+        "the line stood still for the census",
+        census.still,
+        f"{census.asked} asked, {len(census.positions)} still waiting, told places "
+        f"{min(census.positions, default=0)}..{max(census.positions, default=0)}; the line "
+        f"had {census.waiting_before} waiting before and {census.waiting_after} after",
+    )
+
+
+def _pre_queue(pre: list[order.Arrival], later: list[order.Arrival]) -> list[dict[str, Any]]:
+    seen = order.seen_admitted_before_the_pre_queue(pre, later)
+    ahead = order.placed_before_the_pre_queue(pre, later)
+    placed = order.placed_count(pre)
+    rho = order.rank_correlation(pre)
+    bound = UNRELATED_SIGMAS / math.sqrt(placed - 1) if placed > 1 else math.inf
     return [
         _check(
-            "admitted in arrival order (as seen by clients)",
+            "pre-queue ahead of later arrivals (as seen by clients)",
+            seen == 0,
+            f"{seen} of {len(later)} later arrivals were seen admitted while someone who joined "
+            "before the opening was still seen waiting",
+        ),
+        _check(
+            "pre-queue ahead of later arrivals (service order)",
+            ahead == 0,
+            f"{ahead} of {order.placed_count(later)} later arrivals were admitted or placed "
+            "before someone who joined before the opening",
+        ),
+        _check(
+            "pre-queue in an order unrelated to arrival",
+            rho is not None and abs(rho) <= bound,
+            f"Spearman rank correlation {'n/a' if rho is None else f'{rho:.4f}'} over {placed} "
+            f"of {len(pre)} users (a random order stays within +-{bound:.3f})",
+        ),
+    ]
+
+
+def _later_arrivals(later: list[order.Arrival]) -> list[dict[str, Any]]:
+    behind = order.seen_waiting_behind(later)
+    out_of_order = order.placed_out_of_order(later)
+    admitted = sum(1 for a in later if a.first_active_done is not None)
+    return [
+        _check(
+            "later arrivals in arrival order (as seen by clients)",
             behind == 0,
             f"{behind} of {admitted} admitted users were seen admitted while someone who had "
             "joined before them was still seen waiting",
         ),
         _check(
-            "admitted in arrival order (service admission times)",
+            "later arrivals in arrival order (service order)",
             out_of_order == 0,
-            f"{out_of_order} of {len(stamped)} admissions (active_until - TTL) came before "
-            "that of someone who had joined before them",
-        ),
-        _check(
-            "place in line never grows",
-            went_up == 0,
-            f"{went_up} of {len(arrivals)} users saw their position go up",
+            f"{out_of_order} of {order.placed_count(later)} users were admitted or placed before "
+            "someone who had joined before them",
         ),
     ]

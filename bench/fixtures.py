@@ -105,6 +105,27 @@ async def create_users(count: int, balance: int, label: str) -> list[User]:
     ]
 
 
+async def open_sale_at(http: ClientPool, concert_id: int, moment: datetime) -> None:
+    """Set the concert's sale opening, as an operator does."""
+    _expect(
+        await http.request(
+            "PATCH",
+            f"/admin/concerts/{concert_id}",
+            json={"sale_opens_at": moment.isoformat()},
+            headers=ADMIN,
+        ),
+        200,
+    )
+
+
+async def line_waiting(http: ClientPool, concert_id: int) -> int:
+    """How many are waiting in the concert's line, as the operator sees it."""
+    body = _expect(
+        await http.request("GET", f"/admin/concerts/{concert_id}/queue", headers=ADMIN), 200
+    )
+    return int(body["waiting"])
+
+
 def no_waiting_room(response: httpx.Response) -> bool:
     """The queue endpoints are not there at all (a build without the waiting room): the route
     is unknown, as opposed to an unknown concert."""

@@ -98,10 +98,20 @@ def _order(row: dict[str, Any]) -> int:
     return next((i for i, p in enumerate(ORDER) if name.startswith(p)), len(ORDER))
 
 
+def _opening_line(opening: dict[str, Any]) -> str:
+    """Admission order against arrival order on each side of the sale opening."""
+    before, after = opening["before"], opening["after"]
+    return (
+        f"admission order against arrival order (Spearman): {_fmt(before['spearman'], 4)} for the "
+        f"{before['users']} who joined in the {opening['pre_queue_seconds']:.0f} s before the "
+        f"opening, {_fmt(after['spearman'], 4)} for the {after['users']} after it"
+    )
+
+
 def drop_table(drop: dict[str, Any]) -> str:
     lines = [
         f"users {drop['users']}, seats {drop['seats']}, max active {drop['max_active']}",
-        f"sold out in {_fmt(drop['sell_out_seconds'], 2)} s: "
+        f"sold out {_fmt(drop['sell_out_seconds'], 2)} s after the opening: "
         f"{_fmt(drop['holds_per_s'])} holds/s, {_fmt(drop['payments_per_s'])} payments/s, "
         f"joins done in {_fmt(drop['join_wave_seconds'], 2)} s; "
         f"5xx share {drop['server_error_share']:.4%} ({drop['server_errors']} of "
@@ -111,6 +121,7 @@ def drop_table(drop: dict[str, Any]) -> str:
         f"p99 {drop['generator_wait_ms']['p99'] / 1000:.1f} s; admission seen "
         f"{drop['admission_wait_s']['p50']} s (p50) / {drop['admission_wait_s']['p99']} s (p99) "
         "after the join was answered",
+        _opening_line(drop["opening"]),
     ]
     headers = ["endpoint", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms", "statuses"]
     rows = [

@@ -21,10 +21,15 @@ class Sizes:
     reference_seats: int
     # Each user holds this many seats, then the next user takes over.
     holds_per_user: int
-    # Drop.
+    # Drop: `drop_users` arrive evenly over the `drop_pre_queue_seconds` before the sale opens
+    # and `drop_late_users` evenly over the `drop_join_seconds` after it. Those who joined before
+    # it ask about their place again within `drop_opening_spread_seconds` of the opening.
     drop_users: int
-    drop_seats: int
+    drop_pre_queue_seconds: float
+    drop_late_users: int
     drop_join_seconds: float
+    drop_opening_spread_seconds: float
+    drop_seats: int
     drop_max_active: int
     drop_max_poll_seconds: float
     drop_timeout_seconds: float
@@ -42,8 +47,11 @@ FULL = Sizes(
     reference_seats=50_000,
     holds_per_user=25,
     drop_users=20_000,
-    drop_seats=5_000,
+    drop_pre_queue_seconds=60,
+    drop_late_users=2_000,
     drop_join_seconds=5,
+    drop_opening_spread_seconds=10,
+    drop_seats=5_000,
     drop_max_active=500,
     drop_max_poll_seconds=300,
     drop_timeout_seconds=900,
@@ -61,8 +69,11 @@ QUICK = Sizes(
     reference_seats=12_000,
     holds_per_user=25,
     drop_users=1_000,
+    drop_pre_queue_seconds=10,
+    drop_late_users=200,
+    drop_join_seconds=2,
+    drop_opening_spread_seconds=2,
     drop_seats=250,
-    drop_join_seconds=1,
     drop_max_active=100,
     drop_max_poll_seconds=30,
     drop_timeout_seconds=120,

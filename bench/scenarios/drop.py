@@ -1,15 +1,19 @@
-"""The ticket drop: a crowd joins one concert's line within a few seconds, waits its turn,
-and the admitted hold a random free seat and pay for it until every seat is sold. Then the
-data is checked: no seat sold twice, no won lost, the line served in arrival order."""
+"""The ticket drop: a crowd joins one concert's line in the minute before the sale opens and a
+smaller one just after, waits its turn, and the admitted hold a random free seat and pay for it
+until every seat is sold. Then the data is checked: no seat sold twice, no won lost, the line
+served in the promised order (those who came before the opening in a random order, then the
+others in arrival order)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,7 @@ SETTINGS_BASE: dict[str, object] = {
 }
 JOIN = "POST /concerts/{id}/queue/tokens"
 STATUS = "GET /queue/status"
+CENSUS = "GET /queue/status (census)"
 LEAVE = "DELETE /queue/status"
 SEATS = "GET /schedules/{id}/seats"
 HOLD = "POST /reservations"
@@ -47,6 +52,7 @@ class Fan:
     arrival: order.Arrival | None = None
     status: str | None = None
     position: int | None = None
+    opens_at: float | None = None  # epoch seconds, while the sale has not opened
     eta: float | None = None
     outcome: str = "none"  # bought / left / error
     paid: int = 0
@@ -78,8 +84,12 @@ class Drop:
         self.holds = 0
         self.conflicts = 0
         self.sold_out = asyncio.Event()
+        self.census: order.Census | None = None
+        self.census_done = asyncio.Event()
+        self._census_task: asyncio.Task[None] | None = None
         self.has_queue: bool | None = None
         self.start = 0.0
+        self.opening = 0.0  # seconds after the start
         self.last_join_done = 0.0
         self.last_payment_done = 0.0
         self.curve: list[tuple[float, int, int]] = []  # (seconds, holds, sold)
@@ -90,18 +100,35 @@ class Drop:
     # The crowd.
 
     async def run(self) -> None:
+        sizes = self.sizes
+        self.opening = sizes.drop_pre_queue_seconds
+        await fixtures.open_sale_at(
+            self.http, self.concert_id, datetime.now(UTC) + timedelta(seconds=self.opening)
+        )
         self.start = time.perf_counter()
-        spacing = self.sizes.drop_join_seconds / max(1, len(self.fans))
         monitor = asyncio.create_task(self._monitor())
         try:
-            async with asyncio.timeout(self.sizes.drop_timeout_seconds):
-                await asyncio.gather(*(self.journey(f, f.index * spacing) for f in self.fans))
+            async with asyncio.timeout(sizes.drop_timeout_seconds + self.opening):
+                await asyncio.gather(*(self.journey(f, self.arrival_time(f)) for f in self.fans))
         except TimeoutError:
             pass
         finally:
             monitor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await monitor
+            if self._census_task is not None:
+                self._census_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._census_task
+
+    def arrival_time(self, fan: Fan) -> float:
+        """When the fan comes, in seconds after the start: the first `drop_users` evenly over
+        the time before the opening, the rest evenly over `drop_join_seconds` after it."""
+        early = self.sizes.drop_users
+        if fan.index < early:
+            return fan.index * self.opening / max(1, early)
+        late = max(1, len(self.fans) - early)
+        return self.opening + (fan.index - early) * self.sizes.drop_join_seconds / late
 
     async def _monitor(self) -> None:
         while True:
@@ -112,6 +139,8 @@ class Drop:
 
     async def journey(self, fan: Fan, arrives_at: float) -> None:
         await asyncio.sleep(max(0.0, arrives_at - self.now()))
+        if self.sold_out.is_set():
+            return  # sold out before they came
         if not await self.join(fan):
             return
         while fan.status == "WAITING":
@@ -124,6 +153,8 @@ class Drop:
         if fan.status == "ACTIVE" and not self.sold_out.is_set():
             await self.buy(fan)
         if fan.outcome != "bought" and self.has_queue and fan.status in ("WAITING", "ACTIVE"):
+            if self.sold_out.is_set():
+                await self.census_done.wait()
             await self.leave(fan)
 
     def poll_interval(self, fan: Fan) -> float:
@@ -132,7 +163,12 @@ class Drop:
         once a second nor less often than `drop_max_poll_seconds` (5 minutes in the full run:
         with a short ceiling the thousands of fans far back in line, polling every few seconds,
         are most of the traffic and starve the holds and payments). Jittered, so polls do not
-        bunch."""
+        bunch. Before the opening the page counts down and asks again within
+        `drop_opening_spread_seconds` after it."""
+        if fan.opens_at is not None:
+            until = max(0.0, fan.opens_at - time.time())
+            spread = self.rng.uniform(0, self.sizes.drop_opening_spread_seconds)
+            return min(until + spread, self.sizes.drop_max_poll_seconds)
         if fan.eta is not None:
             base = fan.eta / 2
         elif fan.position is not None:
@@ -148,6 +184,8 @@ class Drop:
         fan.position = position if isinstance(position, int) else None
         eta = body.get("eta_seconds")
         fan.eta = float(eta) if isinstance(eta, int | float) else None
+        opens_at = body.get("opens_at")
+        fan.opens_at = _epoch(opens_at) if isinstance(opens_at, str) else None
         arrival = fan.arrival
         assert arrival is not None
         if fan.status == "WAITING":
@@ -178,7 +216,9 @@ class Drop:
                 body = response.json()
                 fan.user.headers = {**fan.user.headers, "X-Queue-Token": body["token"]}
                 if fan.arrival is None:
-                    fan.arrival = order.Arrival(join_sent=sent, join_done=done)
+                    fan.arrival = order.Arrival(
+                        join_sent=sent, join_done=done, before_opening=bool(body.get("opens_at"))
+                    )
                 self._observe(fan, sent, done, body)
                 return True
             if response is not None and response.status_code < 500:
@@ -190,10 +230,14 @@ class Drop:
         fan.errors.append("join failed 10 times")
         return False
 
-    async def poll(self, fan: Fan) -> None:
+    async def poll(self, fan: Fan, census: bool = False) -> None:
         sent = time.perf_counter()
         response = await self.http.call(
-            self.recorder, STATUS, "GET", "/queue/status", headers=fan.user.headers
+            self.recorder,
+            CENSUS if census else STATUS,
+            "GET",
+            "/queue/status",
+            headers=fan.user.headers,
         )
         done = time.perf_counter()
         if response is None or response.status_code >= 500:
@@ -203,6 +247,8 @@ class Drop:
             fan.status = "ERROR"
             return
         self._observe(fan, sent, done, response.json())
+        if census and fan.arrival is not None and fan.status == "WAITING":
+            fan.arrival.census_position = fan.position
 
     async def leave(self, fan: Fan) -> None:
         for attempt in range(5):
@@ -291,8 +337,9 @@ class Drop:
                 fan.paid = amount
                 self.sold += 1
                 self.last_payment_done = self.now()
-                if self.sold >= self.sizes.drop_seats:
+                if self.sold >= self.sizes.drop_seats and not self.sold_out.is_set():
                     self.sold_out.set()
+                    self._census_task = asyncio.create_task(self.take_census())
                 return
             retry = (
                 response is None
@@ -308,13 +355,29 @@ class Drop:
         fan.outcome = "error"
         fan.errors.append("payment failed 10 times")
 
+    async def take_census(self) -> None:
+        """Ask everyone still waiting for their place, before anyone leaves (see `Census`)."""
+        try:
+            before = await fixtures.line_waiting(self.http, self.concert_id)
+            waiting = [f for f in self.fans if f.status == "WAITING" and f.arrival is not None]
+            await fixtures.bounded(
+                self.http.size, (functools.partial(self.poll, f, census=True) for f in waiting)
+            )
+            after = await fixtures.line_waiting(self.http, self.concert_id)
+            told = [f.arrival.census_position for f in waiting if f.arrival is not None]
+            positions = [p for p in told if p is not None]
+            self.census = order.Census(len(waiting), before, after, positions)
+            say(f"drop: census of {len(waiting)} still in line")
+        finally:
+            self.census_done.set()
+
     # The figures.
 
     def figures(self) -> dict[str, Any]:
         rec = self.recorder
         requests = rec.total_requests()
         five = rec.total_server_errors()
-        sell_out = self.last_payment_done if self.sold_out.is_set() else None
+        sell_out = self.last_payment_done - self.opening if self.sold_out.is_set() else None
         arrivals = [f.arrival for f in self.fans if f.arrival is not None]
         admitted = [a for a in arrivals if a.first_active_done is not None]
         waits = sorted(
@@ -327,9 +390,9 @@ class Drop:
         for f in self.fans:
             for e in f.errors:
                 errors[e] = errors.get(e, 0) + 1
-        in_join_order = sorted(admitted, key=lambda a: a.join_done)
         return {
             "users": len(self.fans),
+            "opening": self.opening_figures(arrivals),
             "seats": self.sizes.drop_seats,
             "max_active": self.sizes.drop_max_active,
             "connections": self.http.size,
@@ -355,9 +418,6 @@ class Drop:
                 "p99": round(percentile(waits, 0.99), 2),
                 "max": round(waits[-1], 2) if waits else None,
             },
-            "first_seen_active_inversion_share": round(
-                order.inversion_share([a.first_active_done or 0.0 for a in in_join_order]), 4
-            ),
             "generator_wait_ms": {
                 "p50": round(percentile(sorted(rec.waits), 0.5) * 1000, 1),
                 "p99": round(percentile(sorted(rec.waits), 0.99) * 1000, 1),
@@ -366,17 +426,46 @@ class Drop:
             "curve": self.curve,
         }
 
+    def opening_figures(self, arrivals: list[order.Arrival]) -> dict[str, Any]:
+        """Admission order against arrival order, on each side of the opening."""
+
+        def side(group: list[order.Arrival]) -> dict[str, Any]:
+            rho = order.rank_correlation(group)
+            return {
+                "users": len(group),
+                "placed": order.placed_count(group),
+                "spearman": None if rho is None else round(rho, 4),
+            }
+
+        return {
+            "pre_queue_seconds": self.opening,
+            "before": side([a for a in arrivals if a.before_opening]),
+            "after": side([a for a in arrivals if not a.before_opening]),
+            "census": None if self.census is None else dataclasses.asdict(self.census),
+        }
+
 
 async def run(sizes: Sizes, workers: int, out_dir: Path, profile: bool) -> dict[str, Any]:
-    settings = {**SETTINGS_BASE, "queue_max_active": sizes.drop_max_active}
+    settings = {
+        **SETTINGS_BASE,
+        "queue_max_active": sizes.drop_max_active,
+        # The fans stand in for pages that keep asking: none is dropped as idle between polls,
+        # however long the generator keeps a poll waiting for a connection.
+        "queue_idle_seconds": 3 * sizes.drop_max_poll_seconds,
+    }
     say("drop: starting the service")
     async with running_service(settings, workers, out_dir / "logs") as server:
         async with ClientPool(server.base_url, sizes.drop_connections) as http:
             concert_id = await fixtures.create_concert(http, "Ticket drop")
             schedule_id = await fixtures.create_schedule(http, concert_id, sizes.drop_seats, PRICE)
-            people = await fixtures.create_users(sizes.drop_users, BALANCE, "drop")
+            crowd = sizes.drop_users + sizes.drop_late_users
+            people = await fixtures.create_users(crowd, BALANCE, "drop")
             drop = Drop(http, sizes, concert_id, schedule_id, people)
-            say(f"drop: {len(people)} users go for {sizes.drop_seats} seats")
+            say(
+                f"drop: {sizes.drop_users} users join in the {sizes.drop_pre_queue_seconds:.0f} s "
+                f"before the sale opens, {sizes.drop_late_users} after, for "
+                f"{sizes.drop_seats} seats"
+            )
             pids = server.worker_pids()
             before = cpu.snapshot(pids)
             async with profiling.recording("drop", pids, out_dir / "profiles", profile) as recorded:
@@ -404,4 +493,5 @@ def drop_state(drop: Drop) -> checks.DropState:
         server_errors=drop.recorder.total_server_errors(),
         has_queue=drop.has_queue,
         arrivals=[f.arrival for f in drop.fans if f.arrival is not None],
+        census=drop.census,
     )

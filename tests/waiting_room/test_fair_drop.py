@@ -2,10 +2,11 @@
 more keep joining while the opening passes, and every process's background tick races to open
 the line. Afterwards everyone stands in the line exactly once: those who joined before the
 opening, in an order unrelated to their arrival, ahead of those who joined after it, in arrival
-order."""
+order. And two processes asked at once as they cross the opening tell one order, drawn once."""
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from tests.servers import Server, clients_for, running_servers
 EARLY = 1000
 CROSSING = 150
 MAX_ACTIVE = 50
+# Users in line when the processes cross the opening together.
+CROSSERS = 120
 # Crossing joins are spread over this long on either side of the opening.
 CROSSING_SPREAD = timedelta(seconds=1.5)
 
@@ -51,6 +54,20 @@ def servers(database_url: str, room_settings: dict[str, Any]) -> Iterator[list[S
         count=3,
         queue_max_active=MAX_ACTIVE,
         queue_idle_seconds=600,
+        **room_settings,
+    ) as bases:
+        yield bases
+
+
+@pytest.fixture
+def two_servers(database_url: str, room_settings: dict[str, Any]) -> Iterator[list[Server]]:
+    """Two processes, each with a small pool: the crossing needs no more."""
+    with running_servers(
+        database_url,
+        count=2,
+        queue_max_active=MAX_ACTIVE,
+        queue_idle_seconds=600,
+        db_pool_size=5,
         **room_settings,
     ) as bases:
         yield bases
@@ -133,3 +150,64 @@ async def test_a_thousand_early_joins_are_drawn_in_random_order_ahead_of_the_lat
     early_ranks = ranks[:EARLY]
     assert abs(statistics.correlation(range(EARLY), early_ranks)) < 0.2
     await booking.assert_audit_passes(db)
+
+
+async def _answer(client: httpx.AsyncClient, joined: Joined) -> tuple[str, int | None]:
+    response = await client.get("/queue/status", headers=joined.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["opens_at"] is None, body
+    return body["status"], body["position"]
+
+
+async def _everyone_through_every_process(
+    clients: list[httpx.AsyncClient], line: list[Joined]
+) -> list[list[tuple[str, int | None]]]:
+    return list(
+        await asyncio.gather(
+            *(booking.bounded(10, (_answer(client, j) for j in line)) for client in clients)
+        )
+    )
+
+
+async def test_processes_crossing_the_opening_together_draw_one_order(
+    two_servers: list[Server], db: Database
+) -> None:
+    users = await booking.create_users(db, CROSSERS)
+    async with clients_for(two_servers) as clients:
+        concert = await api.create_concert(clients[0], sale_opens_at=utcnow() + timedelta(hours=1))
+        line = await booking.bounded(
+            10, (_join(clients[n % 2], user, concert["id"]) for n, user in enumerate(users))
+        )
+        opens_at = utcnow() + timedelta(seconds=1)
+        moved = await clients[0].patch(
+            f"/admin/concerts/{concert['id']}",
+            json={"sale_opens_at": opens_at.isoformat()},
+            headers=api.ADMIN,
+        )
+        assert moved.status_code == 200, moved.text
+        await booking.sleep_until(opens_at)
+        # Every process is asked about every place at once as the opening passes...
+        crossing = await _everyone_through_every_process(clients, line)
+        # ...and again once every process's own tick has passed it too.
+        await booking.sleep_until(opens_at + timedelta(seconds=2))
+        settled = await _everyone_through_every_process(clients, line)
+
+    # One order, whichever process is asked: the head admitted, then places 1, 2, 3, ...
+    assert settled[1] == settled[0]
+    final = settled[0]
+    assert sorted(position or 0 for _, position in final) == [0] * MAX_ACTIVE + list(
+        range(1, CROSSERS - MAX_ACTIVE + 1)
+    )
+    # Every answer given while the processes crossed the opening agrees with that order: it was
+    # drawn once. (On the database a status request does not admit, so an answer given after
+    # the opening but before the head was admitted counts the head in the place.)
+    for answers in crossing:
+        for (status, position), (final_status, final_position) in zip(answers, final, strict=True):
+            if status == "ACTIVE":
+                assert final_status == "ACTIVE"
+            elif final_status == "ACTIVE":
+                assert position is not None and position <= MAX_ACTIVE
+            else:
+                assert final_position is not None
+                assert position in (final_position, final_position + MAX_ACTIVE)
