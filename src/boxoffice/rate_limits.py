@@ -58,7 +58,14 @@ def build_rate_limits(settings: Settings, db: Database) -> RateLimits:
 def _redis_storage(settings: Settings) -> Storage:
     url = settings.redis_url or ""
     kind = RedisClusterStorage if "+cluster://" in url else RedisStorage
-    return kind(url, implementation="redispy", key_prefix=f"{settings.redis_prefix}ratelimit")
+    # The same timeouts as the service's own Redis client: a Redis that hangs is a 503.
+    return kind(
+        url,
+        implementation="redispy",
+        key_prefix=f"{settings.redis_prefix}ratelimit",
+        socket_timeout=settings.redis_socket_timeout_seconds,
+        socket_connect_timeout=settings.redis_connect_timeout_seconds,
+    )
 
 
 def client_address(request: Request, trusted: tuple[IPNetwork, ...]) -> str:

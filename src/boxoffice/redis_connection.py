@@ -7,6 +7,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError
 
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
@@ -30,7 +33,11 @@ def connect(
             f"{CLUSTER_SCHEMES[scheme]}://{rest}", **timeouts
         )
         return cluster
-    client: Redis = Redis.from_url(url, **timeouts)
+    # One immediate retry, on a lost connection only: it replaces a pooled connection that a
+    # restarted Redis closed. Retrying a timeout, with the client's default back-off, would
+    # turn one slow command into many seconds of waiting.
+    retry = Retry(NoBackoff(), 1, supported_errors=(ConnectionError,))
+    client: Redis = Redis.from_url(url, retry=retry, **timeouts)
     return client
 
 

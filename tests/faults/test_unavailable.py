@@ -4,6 +4,7 @@ serves again by itself once the database is back."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -11,7 +12,9 @@ import asyncpg
 import httpx
 import pytest
 
+from boxoffice.db import Database
 from tests import api, conftest
+from tests.booking import create_users
 from tests.faults.services import PostgresCluster
 
 PROBLEM_JSON = "application/problem+json"
@@ -82,3 +85,31 @@ async def test_a_database_restart_is_a_503_and_then_served_again(
             assert_unavailable(response)
             assert time.monotonic() - back < 10, "not served again 10 s after the restart"
         assert response.json()["items"]
+
+
+async def test_a_redis_that_never_answers_is_a_quick_503(own_postgres_url: str) -> None:
+    async def accept_and_stay_silent(reader: asyncio.StreamReader, _: asyncio.StreamWriter) -> None:
+        await reader.read()
+
+    silent = await asyncio.start_server(accept_and_stay_silent, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    settings = conftest.test_settings(
+        own_postgres_url,
+        redis_url=f"redis://127.0.0.1:{port}/0",
+        redis_socket_timeout_seconds=0.5,
+    )
+    try:
+        async with api.app_client(settings) as client:
+            concert = await api.create_concert(client)
+            db = Database(own_postgres_url)
+            # Straight into the database: signing up is rate-limited in that Redis.
+            (user,) = await create_users(db, 1)
+            await db.dispose()
+            started = time.monotonic()
+            joined = await client.post(
+                f"/concerts/{concert['id']}/queue/tokens", headers=user["headers"]
+            )
+            assert_unavailable(joined)
+            assert time.monotonic() - started < 5
+    finally:
+        silent.close()
