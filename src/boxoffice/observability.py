@@ -6,17 +6,20 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
     generate_latest,
     multiprocess,
 )
-from starlette.requests import Request
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -132,10 +135,26 @@ def _segments(path: str) -> list[str]:
     return trimmed.split("/") if trimmed else []
 
 
-def metrics_response(_: Request) -> Response:
+def metrics_response(shared: Iterable[Metric] = ()) -> Response:
+    """The process's metrics (added up over every worker when there are several) followed by
+    `shared`: figures read from state all workers share, the same whichever worker answers."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         # Several workers: add up what every process has written to the shared directory.
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    else:
+        registry = REGISTRY
+    shared_registry = CollectorRegistry(auto_describe=False)
+    shared_registry.register(_Collected(list(shared)))
+    body = generate_latest(registry) + generate_latest(shared_registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+class _Collected(Collector):
+    """Metric families collected beforehand (an async read), handed to a registry."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from boxoffice.api import PROBLEM_JSON, problems
 from boxoffice.errors import ServiceUnavailable
+from boxoffice.line_metrics import line_families
 from boxoffice.observability import metrics_response
 
 router = APIRouter(tags=["operations"])
@@ -49,4 +50,4 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
-    return metrics_response(request)
+    return metrics_response(await line_families(request.app.state.waiting_room))

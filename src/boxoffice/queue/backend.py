@@ -56,6 +56,16 @@ class LineStats:
     admitted_per_minute: float
     oldest_wait_seconds: int | None
 
+    @property
+    def people(self) -> int:
+        return self.waiting + self.active
+
+
+def busiest(lines: list[tuple[int, LineStats]], limit: int) -> list[tuple[int, LineStats]]:
+    """The lines with anyone in them, most people first (then by concert), at most `limit`."""
+    occupied = [line for line in lines if line[1].people > 0]
+    return sorted(occupied, key=lambda line: (-line[1].people, line[0]))[:limit]
+
 
 class WaitingRoom(Protocol):
     async def join(
@@ -83,6 +93,10 @@ class WaitingRoom(Protocol):
 
     async def stats(self, concert_id: int) -> LineStats:
         """The line's counts, admission rate and longest current wait."""
+
+    async def busiest_lines(self, limit: int) -> list[tuple[int, LineStats]]:
+        """The concerts whose lines have people waiting or admitted, with their stats, most
+        people first, at most `limit` of them."""
 
     async def tick(self) -> None:
         """Open lines whose sale opening has come, give up places left idle, expire

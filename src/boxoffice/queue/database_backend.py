@@ -32,6 +32,7 @@ from boxoffice.queue.backend import (
     Draw,
     LineStats,
     Ticket,
+    busiest,
     concert_of_token,
     eta_seconds,
     new_token,
@@ -198,6 +199,13 @@ class DatabaseWaitingRoom:
             active=active,
             admitted_per_minute=round((rate or 0.0) * 60, 1),
             oldest_wait_seconds=None if oldest is None else int((now - oldest).total_seconds()),
+        )
+
+    async def busiest_lines(self, limit: int) -> list[tuple[int, LineStats]]:
+        async with self._db.reading() as conn:
+            concert_ids = await repository.occupied_lines(conn, limit)
+        return busiest(
+            [(concert_id, await self.stats(concert_id)) for concert_id in concert_ids], limit
         )
 
     async def _release(self, conn: AsyncConnection, line: Line, row: Record, now: datetime) -> None:

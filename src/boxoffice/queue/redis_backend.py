@@ -18,6 +18,7 @@ from boxoffice.queue.backend import (
     Draw,
     LineStats,
     Ticket,
+    busiest,
     concert_of_token,
     eta_seconds,
     new_token,
@@ -132,11 +133,21 @@ class RedisWaitingRoom:
             ),
         )
 
+    async def busiest_lines(self, limit: int) -> list[tuple[int, LineStats]]:
+        # Every line joined lately, as the tick visits them: one script call each.
+        lines = [(concert_id, await self.stats(concert_id)) for concert_id in await self._known()]
+        return busiest(lines, limit)
+
     async def tick(self) -> None:
         idle_since = time.time() - IDLE_LINE.total_seconds()
         await self._redis.zremrangebyscore(self._lines, "-inf", idle_since)
-        for member in await self._redis.zrange(self._lines, 0, -1):
-            await self._run(int(_text(member)), [], "settle")  # type: ignore[arg-type]
+        for concert_id in await self._known():
+            await self._run(concert_id, [], "settle")
+
+    async def _known(self) -> list[int]:
+        """The concerts whose lines were joined or rescheduled within `IDLE_LINE`."""
+        members = await self._redis.zrange(self._lines, 0, -1)
+        return [int(_text(member)) for member in members]  # type: ignore[arg-type]
 
     async def ping(self) -> None:
         await self._redis.ping()

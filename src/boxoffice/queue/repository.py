@@ -159,6 +159,20 @@ async def lines_to_settle(
     return list((await conn.execute(query)).scalars())
 
 
+async def occupied_lines(conn: AsyncConnection, limit: int) -> list[int]:
+    """The concerts whose line rows count the most people waiting or admitted, at most
+    `limit`. The row's counts may include places not yet given up (idle, or past their time):
+    the caller reads the live figures of each."""
+    people = queue_line.c.waiting_count + queue_line.c.active_count
+    query = (
+        select(queue_line.c.concert_id)
+        .where(people > 0)
+        .order_by(people.desc(), queue_line.c.concert_id)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).scalars())
+
+
 async def live_ticket_of(conn: AsyncConnection, concert_id: int, user_id: int) -> Record | None:
     query = select(queue_ticket).where(
         queue_ticket.c.concert_id == concert_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from boxoffice import sales_metrics
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.db import Database
@@ -30,6 +31,21 @@ async def get_ticket(
 
 
 async def check_in(db: Database, settings: Settings, code: str) -> CheckInOut:
+    """Let the ticket in, once. Each scan is counted by its verdict once its transaction has
+    ended, whichever door (the API or the check-in page) made it."""
+    try:
+        entered = await _let_in(db, settings, code)
+    except TicketAlreadyUsed:
+        sales_metrics.count_checkin("already_used")
+        raise
+    except TicketNotFound:
+        sales_metrics.count_checkin("not_found")
+        raise
+    sales_metrics.count_checkin("admitted")
+    return entered
+
+
+async def _let_in(db: Database, settings: Settings, code: str) -> CheckInOut:
     reservation_id = reservation_id_of(settings, code)
     if reservation_id is None:
         raise TicketNotFound("No ticket has this code.")
