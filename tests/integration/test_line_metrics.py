@@ -147,9 +147,9 @@ async def test_every_line_family_is_declared_before_the_first_join(
     assert declared_families((await root.get("/metrics")).text) >= LINE_FAMILIES
 
 
-async def test_a_scrape_answers_when_the_waiting_room_cannot_be_read(database_url: str) -> None:
+async def test_a_scrape_answers_when_the_waiting_room_cannot_be_read(sqlite_url: str) -> None:
     """Nothing listens on port 1: the line gauges are empty, everything else is there."""
-    settings = conftest.test_settings(database_url, redis_url="redis://127.0.0.1:1/0")
+    settings = conftest.test_settings(sqlite_url, redis_url="redis://127.0.0.1:1/0")
     async with api.app_client(settings, base_url="http://testserver") as root:
         response = await root.get("/metrics")
     assert response.status_code == 200
