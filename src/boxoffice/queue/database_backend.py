@@ -111,7 +111,7 @@ class DatabaseWaitingRoom:
             concert_id=line.concert_id,
             user_id=user_id,
             seq=seq,
-            status="ACTIVE" if admit_now else "WAITING",
+            status=TicketStatus.ACTIVE if admit_now else TicketStatus.WAITING,
             active_until=now + self._active_for if admit_now else None,
             created_at=now,
             seen_at=now,
@@ -131,7 +131,10 @@ class DatabaseWaitingRoom:
         if row is None:
             return None
         ticket = self._ticket(row, now)
-        if ticket.status == "EXPIRED" and self._expired_at(row) < now - EXPIRED_TOKEN_MEMORY:
+        if (
+            ticket.status == TicketStatus.EXPIRED
+            and self._expired_at(row) < now - EXPIRED_TOKEN_MEMORY
+        ):
             return None
         return ticket
 
@@ -266,7 +269,7 @@ class DatabaseWaitingRoom:
         _record_admissions(line, admitted, now)
 
     def _left_idle(self, row: Record, now: datetime) -> bool:
-        return bool(row.status == "WAITING" and row.seen_at < self._idle_before(now))
+        return bool(row.status == TicketStatus.WAITING and row.seen_at < self._idle_before(now))
 
     def _idle_before(self, now: datetime) -> datetime:
         return now - self._idle_for
@@ -274,7 +277,7 @@ class DatabaseWaitingRoom:
     def _expired_at(self, row: Record) -> datetime:
         if row.expired_at is not None:
             moment: datetime = row.expired_at
-        elif row.status == "WAITING":
+        elif row.status == TicketStatus.WAITING:
             moment = row.seen_at + self._idle_for
         else:
             moment = row.active_until
@@ -288,7 +291,7 @@ class DatabaseWaitingRoom:
             status = TicketStatus.EXPIRED  # left idle: the next sweep gives the place up
         opens_at = row.opens_at if status == TicketStatus.WAITING else None
         before_opening = opens_at is not None and opens_at > now
-        position = row.position if status == "WAITING" and not before_opening else None
+        position = row.position if status == TicketStatus.WAITING and not before_opening else None
         rate = _rate_of(row.rate_window_start, row.rate_window_count, row.rate_per_second, now)
         return Ticket(
             token=row.token,
@@ -297,7 +300,7 @@ class DatabaseWaitingRoom:
             status=status,
             position=position,
             eta_seconds=None if position is None else eta_seconds(position, rate.per_second()),
-            active_until=row.active_until if status == "ACTIVE" else None,
+            active_until=row.active_until if status == TicketStatus.ACTIVE else None,
             opens_at=opens_at if before_opening else None,
         )
 

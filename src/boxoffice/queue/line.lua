@@ -18,6 +18,9 @@
 --   t:<token>    hash user, status, until, expired
 --   u:<user_id>  the user's live token in this line
 --
+-- STATUS names the ticket statuses (boxoffice.statuses.TicketStatus): the loader defines it in a
+-- line it puts ahead of this text, so that the names are written in one place.
+--
 -- Every call settles the line first: idle places are given up, the line opens once its opening
 -- has passed, admissions whose time is up expire, and the head of the line moves into every free
 -- place. A script runs atomically, so processes settling at once never admit past the limit or
@@ -42,7 +45,7 @@ local function expire_ticket(token, at)
   local key = P .. 't:' .. token
   local user = redis.call('HGET', key, 'user')
   if not user then return end
-  redis.call('HSET', key, 'status', 'EXPIRED', 'expired', at)
+  redis.call('HSET', key, 'status', STATUS.EXPIRED, 'expired', at)
   redis.call('PEXPIRE', key, memory_ms)
   local user_key = P .. 'u:' .. user
   if redis.call('GET', user_key) == token then redis.call('DEL', user_key) end
@@ -56,7 +59,7 @@ end
 
 local function admit(token, user)
   local key = P .. 't:' .. token
-  redis.call('HSET', key, 'status', 'ACTIVE', 'until', now + active_ms)
+  redis.call('HSET', key, 'status', STATUS.ACTIVE, 'until', now + active_ms)
   redis.call('PEXPIRE', key, active_ms + memory_ms)
   redis.call('ZADD', ACTIVE, now + active_ms, token)
   redis.call('SET', P .. 'u:' .. user, token, 'PX', active_ms + memory_ms)
@@ -120,7 +123,7 @@ local function settle()
     -- A ticket whose key ran out of time, or that nobody asked about lately, was abandoned.
     if idle then
       expire_ticket(token, tonumber(seen) + idle_ms)
-    elseif fields[1] == 'WAITING' then
+    elseif fields[1] == STATUS.WAITING then
       admit(token, fields[2])
       free = free - 1
       admitted = admitted + 1
@@ -135,7 +138,7 @@ local function describe(token, keep_alive)
   if not fields[1] then return false end
   local position = false
   local line = redis.call('HMGET', LINE, 'opens', 'start', 'count', 'rate')
-  if fields[2] == 'WAITING' then
+  if fields[2] == STATUS.WAITING then
     local idle, seen = left_idle(token)
     if idle then
       out_of_line(token)
@@ -157,9 +160,9 @@ end
 
 local function release(token)
   local status = redis.call('HGET', P .. 't:' .. token, 'status')
-  if status == 'WAITING' then
+  if status == STATUS.WAITING then
     out_of_line(token)
-  elseif status == 'ACTIVE' then
+  elseif status == STATUS.ACTIVE then
     redis.call('ZREM', ACTIVE, token)
   else
     return
@@ -186,14 +189,14 @@ local function join(user, token, draw)
   local existing = redis.call('GET', user_key)
   if existing then
     local status = redis.call('HGET', P .. 't:' .. existing, 'status')
-    if status == 'WAITING' and left_idle(existing) then
+    if status == STATUS.WAITING and left_idle(existing) then
       release(existing)
-    elseif status == 'WAITING' or status == 'ACTIVE' then
+    elseif status == STATUS.WAITING or status == STATUS.ACTIVE then
       return {0, existing, describe(existing, true)}
     end
   end
   local seq = redis.call('INCR', SEQ)
-  redis.call('HSET', key, 'user', user, 'seq', seq, 'status', 'WAITING')
+  redis.call('HSET', key, 'user', user, 'seq', seq, 'status', STATUS.WAITING)
   local opened = redis.call('HGET', LINE, 'opens') == 'open'
   if opened and redis.call('ZCARD', WAITING) == 0 and redis.call('ZCARD', ACTIVE) < max_active then
     admit(token, user)
@@ -239,7 +242,7 @@ elseif action == 'leave' then  -- KEYS[7] = t:<token>
   return false
 elseif action == 'finish' then  -- KEYS[7] = u:<user>
   local token = redis.call('GET', KEYS[7])
-  if token and redis.call('HGET', P .. 't:' .. token, 'status') == 'ACTIVE' then
+  if token and redis.call('HGET', P .. 't:' .. token, 'status') == STATUS.ACTIVE then
     release(token)
   end
   return false

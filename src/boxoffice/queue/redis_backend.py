@@ -29,7 +29,11 @@ from boxoffice.statuses import TicketStatus
 
 # A line nobody has joined for this long is forgotten, keys and all.
 IDLE_LINE = timedelta(hours=12)
-LINE_SCRIPT = resources.files("boxoffice.queue").joinpath("line.lua").read_text()
+# The script, after a line that names the ticket statuses for it.
+_STATUS_NAMES = ", ".join(f"{status.name} = '{status}'" for status in TicketStatus)
+LINE_SCRIPT = f"local STATUS = {{{_STATUS_NAMES}}}\n" + (
+    resources.files("boxoffice.queue").joinpath("line.lua").read_text()
+)
 LINE_KEYS = ("seq", "waiting", "active", "line", "seen", "arrived")
 
 
@@ -164,8 +168,8 @@ def _rate(start: Any, count: Any, last_rate: Any, now: datetime) -> AdmissionRat
 def _ticket(token: str, concert_id: int, fields: list[Any], now: datetime) -> Ticket:
     user, status, until, _expired, position, start, count, last_rate, opens = fields
     state = _text(status)
-    before_opening = state == "WAITING" and opens is not None
-    waiting = state == "WAITING" and (position is not None or before_opening)
+    before_opening = state == TicketStatus.WAITING and opens is not None
+    waiting = state == TicketStatus.WAITING and (position is not None or before_opening)
     place = int(position) if waiting and not before_opening else None
     rate = _rate(start, count, last_rate, now)
     return Ticket(
@@ -181,7 +185,7 @@ def _ticket(token: str, concert_id: int, fields: list[Any], now: datetime) -> Ti
         ),
         position=place,
         eta_seconds=None if place is None else eta_seconds(place, rate.per_second()),
-        active_until=_from_ms(until) if state == "ACTIVE" else None,
+        active_until=_from_ms(until) if state == TicketStatus.ACTIVE else None,
         opens_at=_from_ms(opens) if before_opening else None,
     )
 

@@ -145,7 +145,7 @@ async def lines_to_settle(
         select(queue_ticket.c.token)
         .where(
             queue_ticket.c.concert_id == queue_line.c.concert_id,
-            queue_ticket.c.status == "WAITING",
+            queue_ticket.c.status == TicketStatus.WAITING,
             queue_ticket.c.seen_at < idle_before,
         )
         .exists()
@@ -224,10 +224,10 @@ async def expire_idle(
         update(queue_ticket)
         .where(
             queue_ticket.c.concert_id == concert_id,
-            queue_ticket.c.status == "WAITING",
+            queue_ticket.c.status == TicketStatus.WAITING,
             queue_ticket.c.seen_at < idle_before,
         )
-        .values(status="EXPIRED", expired_at=now)
+        .values(status=TicketStatus.EXPIRED, expired_at=now)
     )
     return int(result.rowcount)
 
@@ -245,7 +245,7 @@ async def admit_head(
         select(queue_ticket.c.token)
         .where(
             queue_ticket.c.concert_id == concert_id,
-            queue_ticket.c.status == "WAITING",
+            queue_ticket.c.status == TicketStatus.WAITING,
             queue_ticket.c.seen_at >= idle_before,
         )
         .order_by(queue_ticket.c.seq)
@@ -272,12 +272,12 @@ def _of_line(column: Any) -> Any:
 
 # The 1-based place while waiting, counted over the partial index of waiting tickets. Written
 # out because SQLAlchemy drops the table names inside a RETURNING clause on SQLite, which would
-# make the subquery count the wrong rows; the literal 'WAITING' is what lets SQLite match the
-# partial index.
+# make the subquery count the wrong rows; the status written as a literal (not a parameter) is
+# what lets SQLite match the partial index.
 _POSITION = literal_column(
-    "CASE WHEN queue_ticket.status = 'WAITING' THEN"
+    f"CASE WHEN queue_ticket.status = '{TicketStatus.WAITING}' THEN"
     " (SELECT count(*) FROM queue_ticket AS ahead"
-    " WHERE ahead.concert_id = queue_ticket.concert_id AND ahead.status = 'WAITING'"
+    f" WHERE ahead.concert_id = queue_ticket.concert_id AND ahead.status = '{TicketStatus.WAITING}'"
     " AND ahead.seq <= queue_ticket.seq) END",
     Integer(),
 ).label("position")
@@ -318,9 +318,11 @@ async def ticket_status(
 
 
 _LINE_FIGURES = select(
-    func.sum(case((queue_ticket.c.status == "WAITING", 1), else_=0)),
-    func.sum(case((queue_ticket.c.status == "ACTIVE", 1), else_=0)),
-    func.min(case((queue_ticket.c.status == "WAITING", queue_ticket.c.created_at), else_=None)),
+    func.sum(case((queue_ticket.c.status == TicketStatus.WAITING, 1), else_=0)),
+    func.sum(case((queue_ticket.c.status == TicketStatus.ACTIVE, 1), else_=0)),
+    func.min(
+        case((queue_ticket.c.status == TicketStatus.WAITING, queue_ticket.c.created_at), else_=None)
+    ),
 )
 
 
@@ -329,8 +331,8 @@ async def line_figures(
 ) -> tuple[int, int, datetime | None, Line | None]:
     """Live waiting and active counts, the earliest arrival still waiting, and the line row."""
     live = or_(
-        and_(queue_ticket.c.status == "WAITING", queue_ticket.c.seen_at >= idle_before),
-        and_(queue_ticket.c.status == "ACTIVE", queue_ticket.c.active_until > now),
+        and_(queue_ticket.c.status == TicketStatus.WAITING, queue_ticket.c.seen_at >= idle_before),
+        and_(queue_ticket.c.status == TicketStatus.ACTIVE, queue_ticket.c.active_until > now),
     )
     waiting, active, oldest = (
         await conn.execute(_LINE_FIGURES.where(queue_ticket.c.concert_id == concert_id, live))

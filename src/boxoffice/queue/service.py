@@ -92,13 +92,13 @@ async def admission(room: WaitingRoom, token: str | None, user_id: int) -> Admis
 
 
 def _require_active(ticket: Ticket) -> None:
-    if ticket.status == "WAITING" and ticket.opens_at is not None:
+    if ticket.status == TicketStatus.WAITING and ticket.opens_at is not None:
         raise QueueNotAdmitted(
             f"The sale opens at {_iso(ticket.opens_at)}; your place in line is drawn then.",
             position=None,
             opens_at=_iso(ticket.opens_at),
         )
-    if ticket.status == "WAITING":
+    if ticket.status == TicketStatus.WAITING:
         raise QueueNotAdmitted(
             f"You are number {ticket.position} in line; wait for your turn.",
             position=ticket.position,

@@ -8,9 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.db import Record
+from boxoffice.statuses import ReservationStatus
 from boxoffice.tables import reservation, seat
-
-CONFIRMED = "CONFIRMED"
 
 
 async def find_ticket(conn: AsyncConnection, reservation_id: int) -> Record | None:
@@ -40,7 +39,7 @@ async def mark_checked_in(
             update(reservation)
             .where(
                 reservation.c.id == reservation_id,
-                reservation.c.status == CONFIRMED,
+                reservation.c.status == ReservationStatus.CONFIRMED,
                 reservation.c.checked_in_at.is_(None),
             )
             .values(checked_in_at=now, updated_at=now)

@@ -9,6 +9,7 @@ from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.errors import ReservationNotFound, TicketAlreadyUsed, TicketNotFound, TicketNotIssued
+from boxoffice.statuses import ReservationStatus
 from boxoffice.tickets import repository
 from boxoffice.tickets.codes import reservation_id_of, ticket_code
 from boxoffice.tickets.qr import qr_svg
@@ -22,7 +23,7 @@ async def get_ticket(
         row = await repository.find_ticket(conn, reservation_id)
     if row is None or row.user_id != user_id:
         raise ReservationNotFound(f"Reservation {reservation_id} does not exist.")
-    if row.status != repository.CONFIRMED:
+    if row.status != ReservationStatus.CONFIRMED:
         raise TicketNotIssued(
             f"Reservation {reservation_id} is not confirmed, so it has no ticket."
         )
@@ -52,7 +53,7 @@ async def _let_in(db: Database, settings: Settings, code: str) -> CheckInOut:
     async with db.transaction() as conn:
         checked_in_at = await repository.mark_checked_in(conn, reservation_id, utcnow())
         row = await repository.find_ticket(conn, reservation_id)
-    if row is None or row.status != repository.CONFIRMED:
+    if row is None or row.status != ReservationStatus.CONFIRMED:
         # A genuine code of a reservation cancelled since (or never paid): not a ticket.
         raise TicketNotFound("No valid ticket has this code.")
     if checked_in_at is None:
