@@ -91,6 +91,8 @@ async def test_a_fan_charges_joins_holds_pays_sees_the_ticket_cancels_and_is_ref
     await page.get_by_role("link", name="Balance").click()
     await expect(page.get_by_text("100,000 won").first).to_be_visible()
     await expect(page.get_by_role("cell", name="Refund")).to_be_visible()
+    await expect(page.get_by_role("cell", name="Payment")).to_be_visible()
+    await expect(page.get_by_role("cell", name="Charge")).to_be_visible()
     await check_page(page)
 
 

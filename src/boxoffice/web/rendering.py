@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from boxoffice.statuses import EntryType, ReservationStatus, SeatStatus, TicketStatus
 from boxoffice.web import i18n, session
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -20,6 +21,13 @@ environment = Environment(
     extensions=["jinja2.ext.i18n"],
     trim_blocks=True,
     lstrip_blocks=True,
+)
+# Templates name statuses through the same enums as the code.
+environment.globals.update(
+    EntryType=EntryType,
+    ReservationStatus=ReservationStatus,
+    SeatStatus=SeatStatus,
+    TicketStatus=TicketStatus,
 )
 
 
