@@ -1,4 +1,4 @@
-"""Shared HTTP pieces: request-scoped dependencies, id types, problem-details documentation."""
+"""Shared HTTP pieces: request-scoped dependencies and id types."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
+from pydantic import BeforeValidator, Field, Strict, StringConstraints
 from pydantic.fields import FieldInfo
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -15,10 +15,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from boxoffice.config import Settings
 from boxoffice.db import Database
+from boxoffice.errors import ServiceUnavailable
+from boxoffice.problems import answers
 
 MAX_ID = 2**63 - 1
-
-PROBLEM_JSON = "application/problem+json"
 
 # The database or Redis did not answer: a 503 that changed nothing, never a 500.
 UNREACHABLE = (
@@ -33,6 +33,7 @@ UNREACHABLE = (
 )
 
 
+@answers(ServiceUnavailable)
 async def database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
@@ -87,29 +88,3 @@ def one_line(max_length: int) -> StringConstraints:
 # A whole number in a JSON body: a JSON integer, never `true`, `"12"`, `1.0` or `1e3`.
 JsonInt = Annotated[int, Strict()]
 BodyId = Annotated[JsonInt, Field(ge=1, le=MAX_ID)]
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details, with the service's `code`."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    code: str
-    errors: list[dict[str, Any]] | None = None
-    position: int | None = None
-
-
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses a route may answer with."""
-    return {
-        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": "Problem details"}
-        for status in statuses
-    }
-
-
-# Every route may meet a malformed request or an unreachable database.
-COMMON_PROBLEMS = problems(422, 503)

@@ -15,8 +15,8 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
-from boxoffice import ops, rate_limit_storage, web
-from boxoffice.api import COMMON_PROBLEMS, PROBLEM_JSON, UNREACHABLE
+from boxoffice import openapi, ops, rate_limit_storage, web
+from boxoffice.api import UNREACHABLE
 from boxoffice.body_limit import BodyLimitMiddleware
 from boxoffice.booking import expiry
 from boxoffice.booking.router import router as booking_router
@@ -34,6 +34,7 @@ from boxoffice.live.hub import LiveSeats
 from boxoffice.live.router import router as live_router
 from boxoffice.observability import ObservabilityMiddleware
 from boxoffice.operator.router import router as operator_router
+from boxoffice.problems import PROBLEM_JSON
 from boxoffice.queue.backend import WaitingRoom
 from boxoffice.queue.database_backend import DatabaseWaitingRoom
 from boxoffice.queue.redis_backend import RedisWaitingRoom
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         static_url=DOCS_ASSETS,
         favicon_url=f"{DOCS_ASSETS}/favicon.png",
         swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.settings = settings
     # Added first, so it runs inside the observability middleware: refused bodies are counted
@@ -145,8 +147,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tickets_router,
         tickets_admin_router,
     ):
-        app.include_router(router, prefix=API_PREFIX, responses=COMMON_PROBLEMS)
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(ops.router)
+    openapi.install(app)
     web.install(app)
     _install_error_handlers(app)
     return app

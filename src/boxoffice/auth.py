@@ -8,16 +8,32 @@ from datetime import timedelta
 from typing import Annotated
 
 import jwt
-from fastapi import Depends, Header, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
-from boxoffice.errors import AdminKeyInvalid, Unauthenticated
+from boxoffice.errors import AdminKeyInvalid, CsrfRejected, Unauthenticated
+from boxoffice.problems import answers
 from boxoffice.sessions import check_api_csrf, session_access_token
 
 ALGORITHM = "HS256"
-_bearer = HTTPBearer(auto_error=False, description="The access_token returned by POST /users")
+# Security schemes, so that the docs' Authorize button fills the headers. None of them answers
+# on its own (auto_error=False): a missing or wrong credential is the contract's problem
+# details, raised below, not FastAPI's 403.
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="BearerToken",
+    bearerFormat="JWT",
+    description="The `access_token` of `POST /users` or `POST /auth/token`.",
+)
+_admin_key = APIKeyHeader(
+    name="X-Admin-Key",
+    auto_error=False,
+    scheme_name="AdminKey",
+    description="The operator's key, `BOXOFFICE_ADMIN_KEY` (`boxoffice serve` prints the "
+    "development one).",
+)
 
 
 def issue_access_token(settings: Settings, user_id: int) -> str:
@@ -67,9 +83,10 @@ def _verify(settings: Settings, token: str) -> tuple[int, float]:
     return user_id, expires
 
 
+@answers(Unauthenticated, CsrfRejected)
 async def current_user_id(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> int:
     """The user of a bearer token or, failing one, of the web session cookie (API.md: the API
     accepts either). A state-changing request authenticated by the cookie must also pass the
@@ -85,9 +102,10 @@ async def current_user_id(
     return user_id
 
 
+@answers(AdminKeyInvalid)
 async def require_admin(
     request: Request,
-    x_admin_key: Annotated[str | None, Header(description="BOXOFFICE_ADMIN_KEY")] = None,
+    x_admin_key: Annotated[str | None, Security(_admin_key)],
 ) -> None:
     settings: Settings = request.app.state.settings
     # An empty header is never an admin, whatever the configuration says.

@@ -12,8 +12,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from boxoffice.api import PROBLEM_JSON
 from boxoffice.errors import PayloadTooLarge
+from boxoffice.problems import PROBLEM_JSON
 
 
 class BodyLimitMiddleware:

@@ -8,22 +8,53 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from boxoffice.api import PROBLEM_JSON, problems
 from boxoffice.errors import ServiceUnavailable
 from boxoffice.line_metrics import line_families
 from boxoffice.observability import metrics_response
+from boxoffice.problems import PROBLEM_JSON, DocumentedRoute, answers
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=DocumentedRoute)
 log = logging.getLogger("boxoffice")
 
 
-@router.get("/healthz")
+@router.get(
+    "/healthz",
+    summary="Liveness",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
 async def healthz() -> dict[str, str]:
+    """`ok` while the process runs, whatever the database and Redis do."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses=problems(503))
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "status": {"type": "string", "enum": ["ok"]},
+                            "checks": {
+                                "type": "object",
+                                "additionalProperties": {"type": "string", "enum": ["ok"]},
+                            },
+                        },
+                        "required": ["status", "checks"],
+                    },
+                    "example": {"status": "ok", "checks": {"database": "ok", "redis": "ok"}},
+                }
+            }
+        }
+    },
+)
+@answers(ServiceUnavailable)
 async def readyz(request: Request) -> JSONResponse:
+    """`ok` when the database (and Redis, when configured) answer; otherwise a 503 whose
+    `checks` says which does not."""
     checks: dict[str, Any] = {}
     try:
         await request.app.state.db.ping()
@@ -48,6 +79,24 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    summary="Prometheus metrics",
+    responses={
+        200: {
+            "content": {
+                "text/plain": {
+                    "schema": {"type": "string"},
+                    "example": "# TYPE boxoffice_http_requests_total counter\n"
+                    'boxoffice_http_requests_total{method="GET",route="/api/v1/concerts",'
+                    'status="200"} 42.0\n',
+                }
+            }
+        }
+    },
+)
 async def metrics(request: Request) -> Response:
+    """Request counts and latencies, sales and waiting-room figures, in Prometheus' text
+    format; with several workers, their sum."""
     return metrics_response(await line_families(request.app.state.waiting_room))

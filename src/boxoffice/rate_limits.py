@@ -21,7 +21,8 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from boxoffice.auth import CurrentUserId
 from boxoffice.config import IPNetwork, Settings
 from boxoffice.db import Database
-from boxoffice.errors import RateLimited
+from boxoffice.errors import RateLimited, ServiceUnavailable
+from boxoffice.problems import answers
 from boxoffice.rate_limit_storage import DatabaseStorage
 
 
@@ -95,16 +96,19 @@ def _limits(request: Request) -> RateLimits:
     return limits
 
 
+@answers(RateLimited, ServiceUnavailable)
 async def limit_auth(request: Request) -> None:
     limits = _limits(request)
     await limits.hit(limits.auth, "auth", client_address(request, limits.trusted_proxies))
 
 
+@answers(RateLimited, ServiceUnavailable)
 async def limit_join(request: Request) -> None:
     limits = _limits(request)
     await limits.hit(limits.join, "join", client_address(request, limits.trusted_proxies))
 
 
+@answers(RateLimited, ServiceUnavailable)
 async def limit_hold(request: Request, user_id: CurrentUserId) -> None:
     limits = _limits(request)
     await limits.hit(limits.hold, "hold", str(user_id))

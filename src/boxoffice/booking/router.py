@@ -4,16 +4,29 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from boxoffice.api import AppSettings, Db, path_id, problems
+from boxoffice.api import AppSettings, Db, path_id
 from boxoffice.auth import CurrentUserId
 from boxoffice.booking import cancellation, holds, payments
 from boxoffice.booking.schemas import HoldIn, PayIn, PaymentOut, ReservationOut
+from boxoffice.errors import (
+    HoldLimitReached,
+    InsufficientBalance,
+    PaymentNotFound,
+    ReservationExpired,
+    ReservationNotCancellable,
+    ReservationNotFound,
+    ReservationNotPayable,
+    SeatNotFound,
+    SeatUnavailable,
+    UserNotFound,
+)
 from boxoffice.idempotency.http import Idempotent
 from boxoffice.pagination import Page, PageRequest, page_request
+from boxoffice.problems import DocumentedRoute, answers
 from boxoffice.queue.gate import Admitted, Room
 from boxoffice.rate_limits import HoldRateLimit
 
-router = APIRouter()
+router = APIRouter(route_class=DocumentedRoute)
 
 ReservationId = Annotated[int, path_id("Reservation id")]
 PaymentId = Annotated[int, path_id("Payment id")]
@@ -22,47 +35,58 @@ PaymentId = Annotated[int, path_id("Payment id")]
 @router.post(
     "/reservations",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(401, 403, 404, 409, 429),
+    summary="Hold a seat",
     dependencies=[HoldRateLimit],
     tags=["reservations"],
 )
+@answers(UserNotFound, SeatNotFound, SeatUnavailable, HoldLimitReached)
 async def hold_seat(
     body: HoldIn, user_id: CurrentUserId, db: Db, settings: AppSettings, admission: Admitted
 ) -> ReservationOut:
+    """Hold a seat for BOXOFFICE_HOLD_TTL_SECONDS: a TEMPORARY reservation to pay before its
+    `expires_at`. Needs an ACTIVE queue token for the seat's concert."""
     return await holds.hold(db, settings, user_id, body.seat_id, admission)
 
 
-@router.get("/reservations/{reservation_id}", responses=problems(401, 404), tags=["reservations"])
+@router.get("/reservations/{reservation_id}", summary="A reservation", tags=["reservations"])
+@answers(ReservationNotFound)
 async def get_reservation(
     reservation_id: ReservationId, user_id: CurrentUserId, db: Db
 ) -> ReservationOut:
+    """One of the signed-in user's reservations; a hold past its `expires_at` shows as
+    EXPIRED."""
     return await holds.get_reservation(db, user_id, reservation_id)
 
 
 @router.post(
     "/reservations/{reservation_id}/cancel",
-    responses=problems(401, 404, 409),
+    summary="Cancel a reservation",
     tags=["reservations"],
 )
+@answers(ReservationNotFound, ReservationNotCancellable)
 async def cancel_reservation(
     reservation_id: ReservationId, user_id: CurrentUserId, db: Db
 ) -> ReservationOut:
+    """Give up a hold, or cancel a confirmed reservation before the show: the seat is freed
+    and a paid amount is refunded in full to the balance."""
     return await cancellation.cancel(db, user_id, reservation_id)
 
 
-@router.get("/users/me/reservations", responses=problems(401), tags=["reservations"])
+@router.get("/users/me/reservations", summary="My reservations", tags=["reservations"])
 async def my_reservations(
     user_id: CurrentUserId, db: Db, page: Annotated[PageRequest, Depends(page_request)]
 ) -> Page[ReservationOut]:
+    """The signed-in user's reservations, newest first."""
     return await holds.list_reservations(db, user_id, page)
 
 
 @router.post(
     "/payments",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(401, 403, 404, 409),
+    summary="Pay for a hold",
     tags=["payments"],
 )
+@answers(ReservationNotFound, ReservationExpired, ReservationNotPayable, InsufficientBalance)
 async def pay(
     body: PayIn,
     user_id: CurrentUserId,
@@ -73,9 +97,14 @@ async def pay(
     recorder: Idempotent,
     admission: Admitted,
 ) -> PaymentOut:
+    """Pay for a live hold from the balance: the reservation becomes CONFIRMED. Once no other
+    hold in the concert is left, the queue token expires and the place goes to the next in
+    line."""
     return await payments.pay(db, room, user_id, body.reservation_id, admission, recorder)
 
 
-@router.get("/payments/{payment_id}", responses=problems(401, 404), tags=["payments"])
+@router.get("/payments/{payment_id}", summary="A payment", tags=["payments"])
+@answers(PaymentNotFound)
 async def get_payment(payment_id: PaymentId, user_id: CurrentUserId, db: Db) -> PaymentOut:
+    """One of the signed-in user's payments, SUCCESS, FAILED or CANCELLED."""
     return await payments.get_payment(db, user_id, payment_id)

@@ -5,17 +5,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+from pydantic.config import JsonDict
 
 from boxoffice.api import BodyId
 from boxoffice.statuses import PaymentStatus, ReservationStatus
 
+# What the examples in the API docs show.
+RESERVATION: JsonDict = {
+    "id": 58,
+    "user_id": 7,
+    "schedule_id": 3,
+    "seat_id": 412,
+    "seat_number": "12",
+    "amount": 99000,
+    "status": "TEMPORARY",
+    "expires_at": "2026-11-24T10:05:00Z",
+    "created_at": "2026-11-24T10:00:00Z",
+}
+
 
 class HoldIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"seat_id": 412}]})
+
     seat_id: BodyId
 
 
 class ReservationOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [RESERVATION]})
+
     id: int
     user_id: int
     schedule_id: int
@@ -28,10 +46,27 @@ class ReservationOut(BaseModel):
 
 
 class PayIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reservation_id": 58}]})
+
     reservation_id: BodyId
 
 
 class PaymentOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 19,
+                    "reservation_id": 58,
+                    "user_id": 7,
+                    "amount": 99000,
+                    "status": "SUCCESS",
+                    "created_at": "2026-11-24T10:02:10Z",
+                }
+            ]
+        }
+    )
+
     id: int
     reservation_id: int
     user_id: int

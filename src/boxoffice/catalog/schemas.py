@@ -7,9 +7,11 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    ConfigDict,
     Field,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from boxoffice.api import JsonInt, one_line
 from boxoffice.statuses import SeatStatus
@@ -41,7 +43,36 @@ SaleOpening = Annotated[
 ]
 
 
+# What the examples in the API docs show.
+CONCERT: JsonDict = {
+    "id": 2,
+    "title": "Spring Festival",
+    "duration_minutes": 180,
+    "sale_opens_at": None,
+}
+SEAT: JsonDict = {"id": 412, "seat_number": "12", "price": 99000, "status": "AVAILABLE"}
+SCHEDULE: JsonDict = {
+    "id": 3,
+    "concert_id": 2,
+    "start_time": "2027-04-05T09:00:00Z",
+    "total_seats": 5000,
+    "available_seats": 4987,
+}
+
+
 class ConcertIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Spring Festival",
+                    "duration_minutes": 180,
+                    "sale_opens_at": "2027-03-01T01:00:00Z",
+                }
+            ]
+        }
+    )
+
     title: Title
     duration_minutes: Minutes
     sale_opens_at: SaleOpening = None
@@ -49,6 +80,8 @@ class ConcertIn(BaseModel):
 
 class ConcertChange(BaseModel):
     """Any of a concert's fields; `sale_opens_at: null` opens the sale now."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"title": "Spring Festival 2027"}]})
 
     title: Title | None = None
     duration_minutes: Minutes | None = None
@@ -65,6 +98,8 @@ class ConcertChange(BaseModel):
 
 
 class ConcertOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [CONCERT]})
+
     id: int
     title: str
     duration_minutes: int
@@ -74,12 +109,24 @@ class ConcertOut(BaseModel):
 
 
 class SeatIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"seat_number": "A-1", "price": 99000}]}
+    )
+
     seat_number: SeatNumber
     price: Price
 
 
 class ScheduleIn(BaseModel):
     """Either `seats`, or `seat_count` and `price` for seats numbered "1".."N"."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"start_time": "2027-04-05T18:00:00+09:00", "seat_count": 5000, "price": 99000}
+            ]
+        }
+    )
 
     start_time: UtcTime
     seats: list[SeatIn] | None = Field(default=None, min_length=1, max_length=MAX_SEATS)
@@ -106,6 +153,8 @@ class ScheduleIn(BaseModel):
 
 
 class ScheduleOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [SCHEDULE]})
+
     id: int
     concert_id: int
     start_time: datetime
@@ -114,6 +163,8 @@ class ScheduleOut(BaseModel):
 
 
 class SeatOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [SEAT]})
+
     id: int
     seat_number: str
     price: int
@@ -121,5 +172,7 @@ class SeatOut(BaseModel):
 
 
 class SeatListing(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"schedule_id": 3, "items": [SEAT]}]})
+
     schedule_id: int
     items: list[SeatOut]

@@ -20,11 +20,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 
-from boxoffice.api import PROBLEM_JSON, Db
+from boxoffice.api import Db
 from boxoffice.auth import CurrentUserId
 from boxoffice.db import Database
+from boxoffice.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from boxoffice.idempotency import store
 from boxoffice.idempotency.store import Claim, Replay
+from boxoffice.problems import PROBLEM_JSON, answers
 from boxoffice.unit_of_work import Recorder
 
 IdempotencyKey = Annotated[
@@ -80,6 +82,7 @@ async def claimed(
         raise
 
 
+@answers(IdempotencyKeyInUse, IdempotencyKeyReused)
 async def idempotent(
     request: Request, user_id: CurrentUserId, db: Db, key: IdempotencyKey = None
 ) -> AsyncIterator[Recorder | None]:

@@ -4,20 +4,29 @@ request gets an ordinary problem+json answer."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
-from boxoffice.api import Db, path_id, problems
+from boxoffice.api import Db, path_id
 from boxoffice.auth import CurrentUserId
 from boxoffice.catalog import service as catalog
-from boxoffice.live import queue_stream
+from boxoffice.catalog.schemas import SEAT
+from boxoffice.errors import (
+    QueueNotAdmitted,
+    QueueTokenInvalid,
+    ScheduleNotFound,
+    ServiceUnavailable,
+)
+from boxoffice.live import queue_stream, sse
 from boxoffice.live.hub import LiveSeats
+from boxoffice.problems import DocumentedRoute, answers
 from boxoffice.queue import service as queue
 from boxoffice.queue.gate import QueueToken, Room
+from boxoffice.queue.schemas import QUEUE_TOKEN
 
-router = APIRouter(tags=["live updates"])
+router = APIRouter(tags=["live updates"], route_class=DocumentedRoute)
 
 ScheduleId = Annotated[int, path_id("Schedule id")]
 # Browsers' EventSource cannot send headers: the token may come in the query string instead.
@@ -38,13 +47,39 @@ PING_SECONDS = 10
 SEND_TIMEOUT_SECONDS = 30
 
 
+@answers(ServiceUnavailable)
 async def live_seats(request: Request) -> LiveSeats:
     live: LiveSeats = request.app.state.live_seats
     return live
 
 
 Live = Annotated[LiveSeats, Depends(live_seats)]
-EVENT_STREAM = {"content": {"text/event-stream": {}}, "description": "Server-sent events"}
+
+
+def _event_stream(example: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {
+            "description": "Server-sent events",
+            "content": {"text/event-stream": {"schema": {"type": "string"}, "example": example}},
+        }
+    }
+
+
+# Examples encoded as the streams encode their events.
+QUEUE_EVENTS = _event_stream(
+    (sse.RETRY + sse.event("status", {**QUEUE_TOKEN, "status": "WAITING"})).decode()
+)
+SEAT_EVENTS = _event_stream(
+    (
+        sse.RETRY
+        + sse.event("snapshot", {"schedule_id": 3, "items": [SEAT]}, 1041)
+        + sse.event(
+            "seat",
+            {"id": SEAT["id"], "seat_number": SEAT["seat_number"], "status": "UNAVAILABLE"},
+            1042,
+        )
+    ).decode()
+)
 
 
 def _stream(events: AsyncIterator[bytes]) -> EventSourceResponse:
@@ -56,8 +91,10 @@ def _stream(events: AsyncIterator[bytes]) -> EventSourceResponse:
 @router.get(
     "/queue/events",
     response_class=EventSourceResponse,
-    responses={200: EVENT_STREAM, **problems(401, 403)},
+    summary="Follow my place in line",
+    responses=QUEUE_EVENTS,
 )
+@answers(QueueTokenInvalid)
 async def queue_events(
     user_id: CurrentUserId,
     room: Room,
@@ -74,8 +111,10 @@ async def queue_events(
 @router.get(
     "/schedules/{schedule_id}/seats/events",
     response_class=EventSourceResponse,
-    responses={200: EVENT_STREAM, **problems(401, 403, 404)},
+    summary="Follow a schedule's seats",
+    responses=SEAT_EVENTS,
 )
+@answers(ScheduleNotFound, QueueTokenInvalid, QueueNotAdmitted)
 async def seat_events(
     schedule_id: ScheduleId,
     user_id: CurrentUserId,

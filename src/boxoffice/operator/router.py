@@ -4,26 +4,33 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from boxoffice.api import ONE_LINE, Db, path_id, problems
+from boxoffice.api import ONE_LINE, Db, path_id
 from boxoffice.auth import AdminOnly
+from boxoffice.errors import ScheduleNotFound, UserNotFound
 from boxoffice.operator import blocking, service
 from boxoffice.operator.schemas import ReservationWithUser, ScheduleReport, UserAccount
 from boxoffice.pagination import Page, PageRequest, page_request
+from boxoffice.problems import DocumentedRoute, answers
 from boxoffice.statuses import ReservationStatus
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminOnly])
+router = APIRouter(
+    prefix="/admin", tags=["admin"], dependencies=[AdminOnly], route_class=DocumentedRoute
+)
 
 ScheduleId = Annotated[int, path_id("Schedule id")]
 UserId = Annotated[int, path_id("User id")]
 Pages = Annotated[PageRequest, Depends(page_request)]
 
 
-@router.get("/schedules/{schedule_id}", responses=problems(401, 404))
+@router.get("/schedules/{schedule_id}", summary="A schedule's sales")
+@answers(ScheduleNotFound)
 async def get_schedule(schedule_id: ScheduleId, db: Db) -> ScheduleReport:
+    """The schedule with its exact counts: seats sold, held and free, and the revenue."""
     return await service.schedule_report(db, schedule_id)
 
 
-@router.get("/schedules/{schedule_id}/reservations", responses=problems(401, 404))
+@router.get("/schedules/{schedule_id}/reservations", summary="A schedule's reservations")
+@answers(ScheduleNotFound)
 async def list_schedule_reservations(
     schedule_id: ScheduleId,
     db: Db,
@@ -33,10 +40,11 @@ async def list_schedule_reservations(
         Query(description="Only reservations in this status (a lapsed hold is EXPIRED)"),
     ] = None,
 ) -> Page[ReservationWithUser]:
+    """The schedule's reservations with their users, newest first; `status` filters."""
     return await service.schedule_reservations(db, schedule_id, status, page)
 
 
-@router.get("/users", responses=problems(401))
+@router.get("/users", summary="Find users")
 async def find_users(
     db: Db,
     page: Pages,
@@ -50,16 +58,20 @@ async def find_users(
         ),
     ] = None,
 ) -> Page[UserAccount]:
+    """Users whose email contains `email` (any case), or every user, oldest first."""
     return await service.find_users(db, email, page)
 
 
-@router.post("/users/{user_id}/block", responses=problems(401, 404))
+@router.post("/users/{user_id}/block", summary="Block a user")
+@answers(UserNotFound)
 async def block_user(user_id: UserId, db: Db) -> UserAccount:
     """Block the user: their live holds end at once, and from now on they cannot join a line,
     hold, pay or charge (403 USER_BLOCKED). Paid tickets stay theirs."""
     return await blocking.block(db, user_id)
 
 
-@router.post("/users/{user_id}/unblock", responses=problems(401, 404))
+@router.post("/users/{user_id}/unblock", summary="Unblock a user")
+@answers(UserNotFound)
 async def unblock_user(user_id: UserId, db: Db) -> UserAccount:
+    """Let a blocked user join lines, hold, pay and charge again."""
     return await blocking.unblock(db, user_id)

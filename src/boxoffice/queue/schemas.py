@@ -2,13 +2,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from boxoffice.statuses import TicketStatus
+
+# What the examples in the API docs show.
+QUEUE_TOKEN: JsonDict = {
+    "token": "q_3kV9sJmT1xQ8bL2nR7wZ4yH6",
+    "concert_id": 2,
+    "status": "WAITING",
+    "position": 17,
+    "eta_seconds": 25,
+    "active_until": None,
+    "opens_at": None,
+}
 
 
 class TicketOut(BaseModel):
     """A waiting-room token and where it stands."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [QUEUE_TOKEN]})
 
     token: str
     concert_id: int
@@ -27,6 +41,19 @@ class TicketOut(BaseModel):
 
 class LineOut(BaseModel):
     """One concert's line as an operator sees it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "waiting": 1204,
+                    "active": 100,
+                    "admitted_per_minute": 38.5,
+                    "oldest_wait_seconds": 1875,
+                }
+            ]
+        }
+    )
 
     waiting: int = Field(description="People waiting, including those before the sale opens")
     active: int = Field(description="People admitted right now")

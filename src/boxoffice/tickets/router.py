@@ -4,26 +4,35 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from boxoffice.api import AppSettings, Db, path_id, problems
+from boxoffice.api import AppSettings, Db, path_id
 from boxoffice.auth import AdminOnly, CurrentUserId
+from boxoffice.errors import (
+    ReservationNotFound,
+    TicketAlreadyUsed,
+    TicketNotFound,
+    TicketNotIssued,
+)
+from boxoffice.problems import DocumentedRoute, answers
 from boxoffice.tickets import service
-from boxoffice.tickets.schemas import CheckInIn, CheckInOut, TicketOut
+from boxoffice.tickets.schemas import CheckInIn, CheckInOut, ETicketOut
 
-router = APIRouter(tags=["tickets"])
-admin = APIRouter(tags=["admin"], dependencies=[AdminOnly])
+router = APIRouter(tags=["tickets"], route_class=DocumentedRoute)
+admin = APIRouter(tags=["admin"], dependencies=[AdminOnly], route_class=DocumentedRoute)
 
 ReservationId = Annotated[int, path_id("Reservation id")]
 
 
-@router.get("/reservations/{reservation_id}/ticket", responses=problems(401, 404, 409))
+@router.get("/reservations/{reservation_id}/ticket", summary="My e-ticket")
+@answers(ReservationNotFound, TicketNotIssued)
 async def get_ticket(
     reservation_id: ReservationId, user_id: CurrentUserId, db: Db, settings: AppSettings
-) -> TicketOut:
+) -> ETicketOut:
     """The e-ticket of a confirmed reservation: its code and the code as a QR symbol (SVG)."""
     return await service.get_ticket(db, settings, user_id, reservation_id)
 
 
-@admin.post("/admin/checkins", responses=problems(401, 404, 409))
+@admin.post("/admin/checkins", summary="Check a ticket in")
+@answers(TicketNotFound, TicketAlreadyUsed)
 async def check_in(body: CheckInIn, db: Db, settings: AppSettings) -> CheckInOut:
     """Let a ticket in at the door: valid once; a second scan is 409 TICKET_ALREADY_USED."""
     return await service.check_in(db, settings, body.code)

@@ -13,12 +13,12 @@ from boxoffice.statuses import ReservationStatus
 from boxoffice.tickets import repository
 from boxoffice.tickets.codes import reservation_id_of, ticket_code
 from boxoffice.tickets.qr import qr_svg
-from boxoffice.tickets.schemas import CheckInOut, TicketOut
+from boxoffice.tickets.schemas import CheckInOut, ETicketOut
 
 
 async def get_ticket(
     db: Database, settings: Settings, user_id: int, reservation_id: int
-) -> TicketOut:
+) -> ETicketOut:
     async with db.reading() as conn:
         row = await repository.find_ticket(conn, reservation_id)
     if row is None or row.user_id != user_id:
@@ -28,7 +28,7 @@ async def get_ticket(
             f"Reservation {reservation_id} is not confirmed, so it has no ticket."
         )
     code = ticket_code(settings, reservation_id)
-    return TicketOut(reservation_id=reservation_id, code=code, qr_svg=qr_svg(code))
+    return ETicketOut(reservation_id=reservation_id, code=code, qr_svg=qr_svg(code))
 
 
 async def check_in(db: Database, settings: Settings, code: str) -> CheckInOut:
