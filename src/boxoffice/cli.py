@@ -7,6 +7,7 @@ import os
 import tempfile
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -79,8 +80,9 @@ def serve(
         typer.echo(f"admin key (development): {settings.admin_key}", err=True)
     if settings.database_url.startswith("sqlite"):
         upgrade(settings.database_url)
-    if demo and asyncio.run(_load_demo(settings.database_url)):
-        typer.echo("loaded the demo concert", err=True)
+    if demo:
+        loaded = asyncio.run(_load_demo(settings.database_url))
+        typer.echo(_demo_report(settings.database_url, loaded), err=True)
     typer.echo(f"boxoffice: open {page_address(host, port)} in a browser (operator: /admin)")
     with _shared_metrics(workers):
         uvicorn.run(
@@ -93,6 +95,28 @@ def serve(
             access_log=False,
             log_config=None,
         )
+
+
+def _demo_report(url: str, loaded: bool) -> str:
+    """What `serve --demo` did, where the data lives, and how to start over: the data outlives
+    the server, which a demo's user does not expect unless told."""
+    what = (
+        "loaded the demo concert"
+        if loaded
+        else "the database already has concerts; the demo concert is not loaded again"
+    )
+    path = db_admin.sqlite_path(url)
+    where = str(path.resolve()) if path is not None else describe(url)
+    if db_admin.is_embedded(url):
+        reset = "boxoffice db reset"
+    elif path is not None:
+        reset = "boxoffice db reset --yes"
+    else:
+        reset = "boxoffice db reset --yes --force"
+    return (
+        f"{what}\ndemo data: {where} (kept across restarts)\n"
+        f"to start over: stop the server, then run `{reset}`"
+    )
 
 
 def page_address(host: str, port: int) -> str:
@@ -194,6 +218,24 @@ async def _audit(url: str) -> bool:
         if len(result.violations) > 10:
             typer.echo(f"       ... and {len(result.violations) - 10} more")
     return all(result.ok for result in results)
+
+
+@app.command("openapi")
+def openapi_document(
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Write it to this file (docs/openapi.json in the repository)"),
+    ] = None,
+) -> None:
+    """Print the OpenAPI document the service serves at /openapi.json, or write it to a file."""
+    from boxoffice.openapi import render, served_document
+
+    text = render(served_document())
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}", err=True)
 
 
 @app.command()
