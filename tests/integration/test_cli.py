@@ -125,12 +125,13 @@ async def _postgres_tables(url: str) -> set[str]:
 def test_serve_demo_on_an_empty_directory(tmp_path: Path) -> None:
     # No BOXOFFICE_DATABASE_URL: the default SQLite file in the working directory is created.
     port = _free_port()
+    said = tmp_path / "stderr.txt"
     process = subprocess.Popen(
         [sys.executable, "-m", "boxoffice", "serve", "--demo", "--port", str(port)],
         env=cli_env(admin_key=ADMIN_KEY, jwt_secret=JWT_SECRET, log_level="WARNING"),
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=said.open("w"),
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -153,6 +154,11 @@ def test_serve_demo_on_an_empty_directory(tmp_path: Path) -> None:
         process.terminate()
         process.wait(timeout=30)
     assert (tmp_path / "boxoffice.db").exists()
+    # It says where the data lives and how to start over: the data outlives the server.
+    printed = said.read_text()
+    assert "loaded the demo concert" in printed
+    assert f"demo data: {(tmp_path / 'boxoffice.db').resolve()} (kept across restarts)" in printed
+    assert "to start over: stop the server, then run `boxoffice db reset`" in printed
     seats = _demo_seats(tmp_path / "boxoffice.db")
     assert set(seats) == {schedule["id"] for schedule in schedules}
     for numbers_and_prices in seats.values():
@@ -190,11 +196,12 @@ def test_serve_demo_loads_nothing_into_a_database_that_has_concerts(tmp_path: Pa
         )
     engine.dispose()
     port = _free_port()
+    said = tmp_path / "stderr.txt"
     process = subprocess.Popen(
         [sys.executable, "-m", "boxoffice", "serve", "--demo", "--port", str(port)],
         env=cli_env(database_url=url, admin_key=ADMIN_KEY, log_level="WARNING"),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=said.open("w"),
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -204,6 +211,10 @@ def test_serve_demo_loads_nothing_into_a_database_that_has_concerts(tmp_path: Pa
     finally:
         process.terminate()
         process.wait(timeout=30)
+    printed = said.read_text()
+    assert "the demo concert is not loaded again" in printed
+    assert f"demo data: {(tmp_path / 'kept.db').resolve()} (kept across restarts)" in printed
+    assert "run `boxoffice db reset --yes`" in printed
 
 
 async def test_audit_passes_on_consistent_data_and_fails_on_a_corrupted_balance(
