@@ -56,6 +56,8 @@ class CsrfRejected(DomainError):
 
 
 class UserBlocked(DomainError):
+    """The operator has blocked this user: they cannot join a line, hold, pay or charge."""
+
     status, code, title = 403, "USER_BLOCKED", "User blocked"
 
 

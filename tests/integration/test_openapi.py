@@ -186,7 +186,12 @@ def test_the_codes_are_those_the_routes_and_their_dependencies_declare(
 
     assert codes("/api/v1/reservations", "post") == {
         "401": ["UNAUTHENTICATED"],
-        "403": ["CSRF_TOKEN_INVALID", "QUEUE_NOT_ADMITTED", "QUEUE_TOKEN_INVALID"],
+        "403": [
+            "CSRF_TOKEN_INVALID",
+            "QUEUE_NOT_ADMITTED",
+            "QUEUE_TOKEN_INVALID",
+            "USER_BLOCKED",
+        ],
         "404": ["SEAT_NOT_FOUND", "USER_NOT_FOUND"],
         "409": ["HOLD_LIMIT_REACHED", "SEAT_UNAVAILABLE"],
         "413": ["PAYLOAD_TOO_LARGE"],

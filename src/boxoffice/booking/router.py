@@ -18,6 +18,7 @@ from boxoffice.errors import (
     ReservationNotPayable,
     SeatNotFound,
     SeatUnavailable,
+    UserBlocked,
     UserNotFound,
 )
 from boxoffice.idempotency.http import Idempotent
@@ -39,7 +40,7 @@ PaymentId = Annotated[int, path_id("Payment id")]
     dependencies=[HoldRateLimit],
     tags=["reservations"],
 )
-@answers(UserNotFound, SeatNotFound, SeatUnavailable, HoldLimitReached)
+@answers(UserNotFound, UserBlocked, SeatNotFound, SeatUnavailable, HoldLimitReached)
 async def hold_seat(
     body: HoldIn, user_id: CurrentUserId, db: Db, settings: AppSettings, admission: Admitted
 ) -> ReservationOut:
@@ -86,7 +87,13 @@ async def my_reservations(
     summary="Pay for a hold",
     tags=["payments"],
 )
-@answers(ReservationNotFound, ReservationExpired, ReservationNotPayable, InsufficientBalance)
+@answers(
+    UserBlocked,
+    ReservationNotFound,
+    ReservationExpired,
+    ReservationNotPayable,
+    InsufficientBalance,
+)
 async def pay(
     body: PayIn,
     user_id: CurrentUserId,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from boxoffice.api import Db, path_id
 from boxoffice.auth import AdminOnly, CurrentUserId
-from boxoffice.errors import ConcertNotFound, QueueTokenInvalid, UserNotFound
+from boxoffice.errors import ConcertNotFound, QueueTokenInvalid, UserBlocked, UserNotFound
 from boxoffice.problems import DocumentedRoute, answers
 from boxoffice.queue import service
 from boxoffice.queue.gate import QueueToken, Room
@@ -29,7 +29,7 @@ ConcertId = Annotated[int, path_id("Concert id")]
     response_description="A new token, at the end of the line",
     dependencies=[JoinRateLimit],
 )
-@answers(ConcertNotFound, UserNotFound)
+@answers(ConcertNotFound, UserNotFound, UserBlocked)
 async def join_line(
     concert_id: ConcertId, user_id: CurrentUserId, db: Db, room: Room, response: Response
 ) -> TicketOut:

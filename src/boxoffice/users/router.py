@@ -11,6 +11,7 @@ from boxoffice.errors import (
     ChargeOutOfRange,
     EmailTaken,
     InvalidCredentials,
+    UserBlocked,
     UserNotFound,
 )
 from boxoffice.idempotency.http import Idempotent
@@ -68,7 +69,7 @@ async def balance(user_id: CurrentUserId, db: Db) -> BalanceOut:
 
 
 @router.post("/users/me/balance/charge", summary="Charge my balance")
-@answers(UserNotFound, ChargeOutOfRange, BalanceLimitReached)
+@answers(UserNotFound, UserBlocked, ChargeOutOfRange, BalanceLimitReached)
 async def charge(
     body: ChargeIn,
     user_id: CurrentUserId,
