@@ -8,15 +8,40 @@ import warnings
 
 import pytest
 import redis.asyncio as aioredis
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from boxoffice.db import async_url
 
-POSTGRES_URL = os.environ.get(
-    "BOXOFFICE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/boxoffice_test"
-)
-REDIS_URL = os.environ.get("BOXOFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+def _worker_number() -> int:
+    """Which pytest-xdist worker this is (gw0 is 0); 0 without xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker.removeprefix("gw") or 0)
+
+
+def _postgres_url() -> str:
+    url = make_url(
+        os.environ.get(
+            "BOXOFFICE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/boxoffice_test"
+        )
+    )
+    # Each worker its own database: a worker empties its tables after every test.
+    if _worker_number():
+        url = url.set(database=f"{url.database}_{_worker_number()}")
+    return url.render_as_string(hide_password=False)
+
+
+def _redis_url() -> str:
+    url = make_url(os.environ.get("BOXOFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    # Each worker its own Redis database, counting down from the configured one.
+    return url.set(database=str(int(url.database or 0) - _worker_number())).render_as_string(
+        hide_password=False
+    )
+
+
+POSTGRES_URL = _postgres_url()
+REDIS_URL = _redis_url()
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
