@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError
 
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+# Connections per process. When all are busy a command waits for one (up to the socket
+# timeout) instead of failing at once, as redis-py's default pool does: a burst of status
+# polls in a drop queues for a moment rather than answering 503.
+POOL_SIZE = 64
 
 # Both clients offer the commands the service uses; the waiting room's keys of one line share a
 # hash tag, so every script call lands on one node of a cluster.
@@ -37,7 +41,10 @@ def connect(
     # restarted Redis closed. Retrying a timeout, with the client's default back-off, would
     # turn one slow command into many seconds of waiting.
     retry = Retry(NoBackoff(), 1, supported_errors=(ConnectionError,))
-    client: Redis = Redis.from_url(url, retry=retry, **timeouts)
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=POOL_SIZE, timeout=socket_timeout, retry=retry, **timeouts
+    )
+    client: Redis = Redis.from_pool(pool)
     return client
 
 
