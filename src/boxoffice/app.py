@@ -131,6 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=openapi.operation_id,
     )
     app.state.settings = settings
+    # User ids this process has seen to exist (see `auth.require_existing_user`).
+    app.state.known_users = set()
     # Added first, so it runs inside the observability middleware: refused bodies are counted
     # and logged like every other answer.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)

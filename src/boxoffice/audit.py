@@ -54,6 +54,10 @@ class Result:
         return not self.violations
 
 
+# Payments that took money (a CANCELLED one took it and gave it back).
+_PAID = payment.c.status.in_([PaymentStatus.SUCCESS, PaymentStatus.CANCELLED])
+
+
 def _count(table: Any, *where: ColumnElement[bool]) -> Select[Any]:
     return select(func.count()).select_from(table).where(*where)
 
@@ -78,11 +82,10 @@ def _ledger_by_user() -> Any:
 
 def _payments_by_user() -> Any:
     status = payment.c.status
-    spent = status.in_([PaymentStatus.SUCCESS, PaymentStatus.CANCELLED])
     return (
         select(
             payment.c.user_id,
-            _sum_when(spent, payment.c.amount).label("paid"),
+            _sum_when(_PAID, payment.c.amount).label("paid"),
             _sum_when(status == PaymentStatus.CANCELLED, payment.c.amount).label("refunded"),
         )
         .group_by(payment.c.user_id)
@@ -183,6 +186,15 @@ def _confirmed_has_one_success(_: datetime) -> Select[Any]:
     )
 
 
+def _paid_before_the_show(_: datetime) -> Select[Any]:
+    return (
+        select(payment.c.id, payment.c.created_at, concert_schedule.c.start_time)
+        .join(reservation, reservation.c.id == payment.c.reservation_id)
+        .join(concert_schedule, concert_schedule.c.id == reservation.c.schedule_id)
+        .where(_PAID, payment.c.created_at >= concert_schedule.c.start_time)
+    )
+
+
 def _ledger_matches_payments(_: datetime) -> Select[Any]:
     ledger, paid = _ledger_by_user(), _payments_by_user()
     return (
@@ -227,6 +239,11 @@ CHECKS = (
         "every CONFIRMED reservation has exactly one SUCCESS payment",
         _count(reservation, reservation.c.status == ReservationStatus.CONFIRMED),
         _confirmed_has_one_success,
+    ),
+    Check(
+        "no payment succeeded at or after its show's start",
+        _count(payment, _PAID),
+        _paid_before_the_show,
     ),
     Check(
         "USE entries == payments made; REFUND entries == payments cancelled",

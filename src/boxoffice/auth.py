@@ -13,9 +13,11 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
+from boxoffice.db import Database
 from boxoffice.errors import AdminKeyInvalid, CsrfRejected, Unauthenticated
 from boxoffice.problems import answers
 from boxoffice.sessions import check_api_csrf, session_access_token
+from boxoffice.users.repository import user_exists
 
 ALGORITHM = "HS256"
 # Security schemes, so that the docs' Authorize button fills the headers. None of them answers
@@ -93,13 +95,38 @@ async def current_user_id(
     cross-site check (`boxoffice.sessions.check_api_csrf`)."""
     settings: Settings = request.app.state.settings
     if credentials is not None:
-        return user_id_from_token(settings, credentials.credentials)
-    cookie_token = session_access_token(request)
-    if cookie_token is None:
-        raise Unauthenticated("A bearer token is required: Authorization: Bearer <access_token>.")
-    user_id = user_id_from_token(settings, cookie_token)
-    check_api_csrf(request)
+        user_id = user_id_from_token(settings, credentials.credentials)
+    else:
+        cookie_token = session_access_token(request)
+        if cookie_token is None:
+            raise Unauthenticated(
+                "A bearer token is required: Authorization: Bearer <access_token>."
+            )
+        user_id = user_id_from_token(settings, cookie_token)
+        check_api_csrf(request)
+    await require_existing_user(request, user_id)
     return user_id
+
+
+# How many user ids a process remembers as existing before it starts over.
+_KNOWN_USERS_MAX = 100_000
+
+
+async def require_existing_user(request: Request, user_id: int) -> None:
+    """A well-signed token is still no one's when its user does not exist (a token from another
+    database, say): UNAUTHENTICATED, on every endpoint alike. Accounts are never deleted, so
+    each process asks the database once per user and then remembers the answer."""
+    known: set[int] = request.app.state.known_users
+    if user_id in known:
+        return
+    db: Database = request.app.state.db
+    async with db.reading() as conn:
+        exists = await user_exists(conn, user_id)
+    if not exists:
+        raise Unauthenticated("The bearer token names no user of this service.")
+    if len(known) >= _KNOWN_USERS_MAX:
+        known.clear()
+    known.add(user_id)
 
 
 @answers(AdminKeyInvalid)

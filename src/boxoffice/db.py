@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from boxoffice.tables import metadata
 from boxoffice.unit_of_work import Recorder, UnitOfWork
 
 # A result row of any shape.
@@ -43,8 +44,23 @@ def skip_locked(query: Select[Any]) -> Select[Any]:
     return query.with_for_update(skip_locked=True)
 
 
-def is_unique_violation(error: IntegrityError, constraint: str) -> bool:
-    return constraint in str(error.orig)
+def is_unique_violation(error: IntegrityError, index: str) -> bool:
+    """Whether `error` is the unique index (or constraint) `index` refusing a row. PostgreSQL
+    names the index; SQLite names its columns, as `table.column`."""
+    message = str(error.orig)
+    if index in message:
+        return True
+    columns = _unique_columns.get(index)
+    return columns is not None and f"UNIQUE constraint failed: {columns}" in message
+
+
+# Unique index name -> its columns as SQLite's error message spells them.
+_unique_columns = {
+    str(index.name): ", ".join(f"{table.name}.{column.name}" for column in index.columns)
+    for table in metadata.tables.values()
+    for index in table.indexes
+    if index.unique
+}
 
 
 # SQLSTATE classes that say the database cannot serve right now, whatever the statement was:

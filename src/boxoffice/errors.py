@@ -170,6 +170,10 @@ class ReservationNotCancellable(Conflict):
     code, title = "RESERVATION_NOT_CANCELLABLE", "Reservation not cancellable"
 
 
+class ScheduleClosed(Conflict):
+    code, title = "SCHEDULE_CLOSED", "Schedule closed"
+
+
 class TicketNotIssued(Conflict):
     """The reservation is not CONFIRMED, so it has no ticket."""
 
@@ -212,6 +216,16 @@ class BalanceLimitReached(ValidationFailed):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, errors=[_amount_error("balance limit")])
+
+
+class StartNotInFuture(ValidationFailed):
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            detail,
+            errors=[
+                {"loc": ["body", "start_time"], "msg": "not in the future", "type": "value_error"}
+            ],
+        )
 
 
 def _amount_error(message: str) -> dict[str, Any]:

@@ -6,6 +6,14 @@ from __future__ import annotations
 from enum import StrEnum
 
 
+class ScheduleStatus(StrEnum):
+    """A schedule as buyers see it: on sale until it starts, then closed; or cancelled."""
+
+    ON_SALE = "ON_SALE"
+    CLOSED = "CLOSED"
+    CANCELLED = "CANCELLED"
+
+
 class SeatStatus(StrEnum):
     AVAILABLE = "AVAILABLE"
     UNAVAILABLE = "UNAVAILABLE"

@@ -89,6 +89,7 @@ metadata = MetaData(
 
 OCCUPYING_RESERVATION = sql_in("status", *SEAT_OCCUPYING)
 TEMPORARY_RESERVATION = f"status = '{ReservationStatus.TEMPORARY}'"
+SUCCESSFUL_PAYMENT = f"status = '{PaymentStatus.SUCCESS}'"
 
 
 def _timestamps() -> list[Column[Any]]:
@@ -145,6 +146,8 @@ concert_schedule = Table(
     Column("start_time", UTCDateTime(), nullable=False),
     Column("total_seats", Integer, nullable=False),
     Column("available_seats", Integer, nullable=False),
+    # When the operator cancelled the schedule (migration 0010); NULL while it is not cancelled.
+    Column("cancelled_at", UTCDateTime(), nullable=True),
     *_timestamps(),
     Index(None, "concert_id", "start_time"),
 )
@@ -193,6 +196,14 @@ reservation = Table(
         sqlite_where=text(TEMPORARY_RESERVATION),
         postgresql_where=text(TEMPORARY_RESERVATION),
     ),
+    # A schedule's live reservations, for cancelling the schedule in batches.
+    Index(
+        "ix_reservation_live_schedule",
+        "schedule_id",
+        "id",
+        sqlite_where=text(OCCUPYING_RESERVATION),
+        postgresql_where=text(OCCUPYING_RESERVATION),
+    ),
     Index(
         "ix_reservation_temporary_expiry",
         "expires_at",
@@ -212,6 +223,14 @@ payment = Table(
     *_timestamps(),
     CheckConstraint(sql_in("status", *PaymentStatus), name="status_known"),
     Index(None, "reservation_id"),
+    # A reservation is paid once: the database refuses a second SUCCESS payment of it.
+    Index(
+        "uq_payment_success_reservation",
+        "reservation_id",
+        unique=True,
+        sqlite_where=text(SUCCESSFUL_PAYMENT),
+        postgresql_where=text(SUCCESSFUL_PAYMENT),
+    ),
     Index(None, "user_id", "id"),
 )
 

@@ -29,6 +29,7 @@ COUNTER = "available_seats"
 PAYMENT_PAYS = "every SUCCESS payment"
 BOOKING_PAID = "every CONFIRMED reservation"
 LEDGER_PAYMENTS = "USE entries"
+PAID_IN_TIME = "no payment succeeded at or after"
 
 
 @dataclass
@@ -98,7 +99,16 @@ async def _a_day_of_business(client: httpx.AsyncClient, db: Database) -> Busines
 
 
 def _failing(results: list[Any]) -> set[str]:
-    names = (BALANCE, ONE_LIVE, SEAT_STATUS, COUNTER, PAYMENT_PAYS, BOOKING_PAID, LEDGER_PAYMENTS)
+    names = (
+        BALANCE,
+        ONE_LIVE,
+        SEAT_STATUS,
+        COUNTER,
+        PAYMENT_PAYS,
+        BOOKING_PAID,
+        LEDGER_PAYMENTS,
+        PAID_IN_TIME,
+    )
     failing = {result.name for result in results if not result.ok}
     return {short for short in names if any(name.startswith(short) for name in failing)}
 
@@ -112,7 +122,7 @@ async def test_the_audit_passes_after_a_day_of_business(
     results = await run_audit(db)
 
     assert [r.name for r in results if not r.ok] == []
-    assert len(results) == 7
+    assert len(results) == 8
     assert all(r.checked > 0 for r in results)
 
 
@@ -141,6 +151,14 @@ async def _corrupt(db: Database, kind: str, business: Business) -> None:
         )
     elif kind == "booking without payment":
         await _execute(db, "UPDATE payment SET status = 'FAILED' WHERE id = :id", id=b.payment_id)
+    elif kind == "paid after the show started":
+        await _execute(
+            db,
+            "UPDATE concert_schedule SET start_time = "
+            "(SELECT MIN(created_at) FROM payment WHERE id = :id) WHERE id = :schedule",
+            id=b.payment_id,
+            schedule=b.schedule_id,
+        )
     elif kind == "payment without booking":
         await _execute(
             db, "UPDATE reservation SET status = 'CANCELLED' WHERE id = :id", id=b.booking_id
@@ -159,6 +177,7 @@ async def _corrupt(db: Database, kind: str, business: Business) -> None:
         ("counter", {COUNTER}),
         ("booking without payment", {BOOKING_PAID, LEDGER_PAYMENTS}),
         ("payment without booking", {PAYMENT_PAYS, SEAT_STATUS}),
+        ("paid after the show started", {PAID_IN_TIME}),
     ],
 )
 async def test_the_audit_catches_broken_data(
@@ -233,7 +252,7 @@ async def test_the_audit_command_exits_non_zero_on_broken_data(
     clean_code, clean_output = await _audit_command(database_url, tmp_path)
     assert clean_code == 0, clean_output
     assert "FAIL" not in clean_output
-    assert clean_output.count("ok ") == 7
+    assert clean_output.count("ok ") == 8
 
     await _corrupt(db, "seat freed under a booking", business)
 

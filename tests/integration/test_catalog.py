@@ -92,10 +92,16 @@ async def test_available_keeps_future_schedules_with_seats_left(
     client: httpx.AsyncClient, db: Database
 ) -> None:
     concert = await api.create_concert(client)
-    past = await api.create_schedule(client, concert["id"], seat_count=2, start_time=in_days(-1))
+    past = await api.create_schedule(client, concert["id"], seat_count=2, start_time=in_days(1))
     sold_out = await api.create_schedule(client, concert["id"], seat_count=2, start_time=in_days(2))
     open_ = await api.create_schedule(client, concert["id"], seat_count=2, start_time=in_days(4))
     async with db.transaction() as conn:
+        # A schedule is only ever created in the future: this one has started since.
+        await conn.execute(
+            update(concert_schedule)
+            .where(concert_schedule.c.id == past["id"])
+            .values(start_time=in_days(-1))
+        )
         await conn.execute(
             update(concert_schedule)
             .where(concert_schedule.c.id == sold_out["id"])

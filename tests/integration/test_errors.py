@@ -3,16 +3,19 @@ nothing."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import jwt
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from boxoffice.app import create_app
 from boxoffice.db import Database
-from boxoffice.tables import point_history, users
+from boxoffice.tables import idempotency_key, point_history, users
 from tests import api, conftest
 from tests.conftest import JWT_SECRET, ClientFactory
 
@@ -178,13 +181,58 @@ async def test_bad_bearer_tokens_are_unauthenticated(
     assert await ledger_state(db) == before
 
 
-async def test_a_token_for_a_user_that_does_not_exist(client: httpx.AsyncClient) -> None:
+# Bodies the user routes would accept, so that nothing but the token can be wrong.
+_BODIES: dict[str, dict[str, Any]] = {
+    "/api/v1/users/me/balance/charge": {"amount": 100},
+    "/api/v1/reservations": {"seat_id": 1},
+    "/api/v1/payments": {"reservation_id": 1},
+}
+
+
+def _user_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """(method, path with every id 1) of every API operation that acts for a user: those the
+    OpenAPI document marks with the bearer scheme."""
+    return [
+        (method.upper(), re.sub(r"\{[a-z_]+\}", "1", path))
+        for path, operations in app.openapi()["paths"].items()
+        for method, operation in operations.items()
+        if any("BearerToken" in scheme for scheme in operation.get("security", []))
+    ]
+
+
+@pytest.mark.parametrize("with_key", [False, True], ids=["plain", "idempotency-key"])
+async def test_a_token_for_a_user_that_does_not_exist_is_unauthenticated_everywhere(
+    database_url: str, db: Database, with_key: bool
+) -> None:
+    """Signed with the right secret, unexpired, and naming no user: on every route that acts
+    for a user (reads, lists, writes, with an Idempotency-Key or not) it is 401, and it leaves
+    nothing behind."""
     now = datetime.now(UTC)
-    headers = api.bearer(signed({"sub": "987654", "iat": now, "exp": now + timedelta(hours=1)}))
-    assert_problem(await client.get("/users/me", headers=headers), 404, "USER_NOT_FOUND")
-    assert_problem(await client.get("/users/me/balance", headers=headers), 404, "USER_NOT_FOUND")
-    charged = await client.post("/users/me/balance/charge", json={"amount": 100}, headers=headers)
-    assert_problem(charged, 404, "USER_NOT_FOUND")
+    ghost = signed({"sub": "987654", "iat": now, "exp": now + timedelta(hours=1)})
+    headers = {**api.bearer(ghost), "X-Queue-Token": "1.not-a-token"}
+    if with_key:
+        headers["Idempotency-Key"] = "ghost-key"
+    app = create_app(conftest.test_settings(database_url))
+    routes = _user_routes(app)
+    assert {
+        ("GET", "/api/v1/users/me/point-history"),
+        ("GET", "/api/v1/users/me/reservations"),
+        ("POST", "/api/v1/users/me/balance/charge"),
+        ("POST", "/api/v1/payments"),
+        ("POST", "/api/v1/reservations"),
+    } <= set(routes)
+    async with api.app_client(conftest.test_settings(database_url), base_url="http://t") as client:
+        for method, path in routes:
+            response = await client.request(
+                method, path, json=_BODIES.get(path), headers=headers, timeout=10
+            )
+            assert (response.status_code, response.json().get("code")) == (
+                401,
+                "UNAUTHENTICATED",
+            ), (method, path, response.text)
+    async with db.reading() as conn:
+        keys = (await conn.execute(select(func.count()).select_from(idempotency_key))).scalar()
+    assert keys == 0
 
 
 async def test_unknown_ids_have_their_own_not_found_codes(client: httpx.AsyncClient) -> None:

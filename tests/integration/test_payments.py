@@ -9,12 +9,18 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
-from boxoffice.db import Database, for_update
+from boxoffice.booking import holds
+from boxoffice.clock import utcnow
+from boxoffice.db import Database, for_update, is_unique_violation
+from boxoffice.errors import QueueTokenInvalid
+from boxoffice.queue import service as queue
+from boxoffice.queue.database_backend import DatabaseWaitingRoom
 from boxoffice.tables import payment, point_history, users
 from tests import api, booking
-from tests.conftest import ClientFactory
+from tests.conftest import ClientFactory, test_settings
 
 
 @pytest.fixture(autouse=True)
@@ -327,3 +333,87 @@ async def test_a_payment_held_up_until_the_hold_expired_is_refused(
     assert booking.outcome(response) == (409, "RESERVATION_EXPIRED"), response.text
     assert await booking.balance_of(db, user["id"]) == 10_000
     assert await _payments_of(db, hold["id"]) == []
+
+
+async def test_the_database_refuses_a_second_successful_payment_of_a_reservation(
+    make_client: ClientFactory, db: Database
+) -> None:
+    shop = await _shop(make_client)
+    user, headers = await shop.customer(balance=10_000)
+    hold = await booking.held(
+        shop.client, headers, (await booking.seat_ids(db, shop.schedule_id))[0]
+    )
+    first = await booking.paid(shop.client, headers, hold["id"])
+
+    with pytest.raises(IntegrityError) as refused:
+        async with db.transaction() as conn:
+            await conn.execute(
+                insert(payment).values(
+                    user_id=user["id"],
+                    reservation_id=hold["id"],
+                    amount=first["amount"],
+                    status="SUCCESS",
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+
+    assert is_unique_violation(refused.value, "uq_payment_success_reservation")
+    assert await _payments_of(db, hold["id"]) == [("SUCCESS", 10_000)]
+
+
+async def test_a_payment_the_database_refuses_as_a_duplicate_is_not_payable(
+    make_client: ClientFactory, db: Database
+) -> None:
+    """Should the application ever let a second payment through (here: a SUCCESS payment is
+    planted on a live hold), the index refuses it and the answer is the contract's 409, with
+    the debit rolled back."""
+    shop = await _shop(make_client)
+    user, headers = await shop.customer(balance=10_000)
+    hold = await booking.held(
+        shop.client, headers, (await booking.seat_ids(db, shop.schedule_id))[0]
+    )
+    async with db.transaction() as conn:
+        planted = (
+            await conn.execute(
+                insert(payment)
+                .values(
+                    user_id=user["id"],
+                    reservation_id=hold["id"],
+                    amount=10_000,
+                    status="SUCCESS",
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+                .returning(payment.c.id)
+            )
+        ).scalar_one()
+
+    response = await booking.pay(shop.client, headers, hold["id"])
+
+    assert booking.outcome(response) == (409, "RESERVATION_NOT_PAYABLE"), response.text
+    assert await booking.balance_of(db, user["id"]) == 10_000
+    async with db.transaction() as conn:
+        await conn.execute(delete(payment).where(payment.c.id == planted))
+
+
+async def test_a_hold_admitted_before_a_payment_ended_the_admission_is_refused(
+    make_client: ClientFactory, db: Database, database_url: str
+) -> None:
+    """A hold that passed the admission check, then queued behind the user's own payment that
+    ended the admission, is refused rather than left unpayable. The service is called with the
+    admission read before the payment, as a request that read it then would hold it."""
+    shop = await _shop(make_client)
+    user, headers = await shop.customer(balance=10_000)
+    first_seat, second_seat = (await booking.seat_ids(db, shop.schedule_id))[:2]
+    hold = await booking.held(shop.client, headers, first_seat)
+    settings = test_settings(database_url, **booking.OPEN_DOORS)
+    room = DatabaseWaitingRoom(db, settings)
+    admission = await queue.admission(room, headers["X-Queue-Token"], user["id"])
+    await booking.paid(shop.client, headers, hold["id"])
+
+    with pytest.raises(QueueTokenInvalid):
+        await holds.hold(db, settings, user["id"], second_seat, admission)
+
+    mine = await shop.client.get("/users/me/reservations", headers=user["headers"])
+    assert [r["id"] for r in mine.json()["items"]] == [hold["id"]]

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from boxoffice.clock import utcnow
 from boxoffice.db import Database, for_update
+from boxoffice.money import MAX_BALANCE
 from boxoffice.tables import reservation, seat, users
 from tests import api, booking
 from tests.conftest import ClientFactory
@@ -258,12 +259,13 @@ async def test_a_booking_cannot_be_cancelled_once_the_show_has_started(
 ) -> None:
     client = await make_client(**booking.OPEN_DOORS)
     concert = await api.create_concert(client)
-    started = datetime.now(UTC) - timedelta(minutes=30)
-    schedule = await api.create_schedule(client, concert["id"], seat_count=1, start_time=started)
+    starts = datetime.now(UTC) + timedelta(seconds=1.5)
+    schedule = await api.create_schedule(client, concert["id"], seat_count=1, start_time=starts)
     user, headers = await _customer(client, concert["id"])
     assert (await api.charge(client, user, 10_000)).status_code == 200
     mine = await booking.held(client, headers, (await booking.seat_ids(db, schedule["id"]))[0])
     await booking.paid(client, headers, mine["id"])
+    await booking.sleep_until(starts)
 
     response = await client.post(f"/reservations/{mine['id']}/cancel", headers=user["headers"])
 
@@ -444,3 +446,26 @@ async def test_a_hold_held_up_until_the_seat_expired_takes_it(
     assert response.status_code == 201, response.text
     assert booking.parse_time(response.json()["expires_at"]) >= released + timedelta(seconds=1)
     assert await booking.available_seats(client, concert["id"], schedule["id"]) == 0
+
+
+async def test_a_refund_reaches_a_balance_at_its_maximum(
+    make_client: ClientFactory, db: Database
+) -> None:
+    """The balance cap is for charges: a booking paid and then cancelled when the balance has
+    been charged up to the cap again still gets its money back, all of it, with its entry."""
+    client, concert, schedule = await _shop(make_client, seats=1, max_charge=MAX_BALANCE)
+    user, headers = await _customer(client, concert["id"])
+    assert (await api.charge(client, user, 10_000)).status_code == 200
+    mine = await booking.held(client, headers, (await booking.seat_ids(db, schedule["id"]))[0])
+    await booking.paid(client, headers, mine["id"])
+    assert (await api.charge(client, user, MAX_BALANCE)).json()["balance"] == MAX_BALANCE
+
+    response = await client.post(f"/reservations/{mine['id']}/cancel", headers=user["headers"])
+
+    assert response.status_code == 200, response.text
+    assert await booking.balance_of(db, user["id"]) == MAX_BALANCE + 10_000
+    history = await client.get("/users/me/point-history", headers=user["headers"])
+    newest = history.json()["items"][0]
+    assert (newest["type"], newest["amount"]) == ("REFUND", 10_000)
+    # The cap still holds for charges.
+    assert booking.outcome(await api.charge(client, user, 1)) == (422, "VALIDATION_ERROR")

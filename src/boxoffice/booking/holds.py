@@ -22,6 +22,7 @@ from boxoffice.errors import (
 )
 from boxoffice.pagination import Page, PageRequest
 from boxoffice.queue.service import Admission
+from boxoffice.showtime import closed, require_on_sale
 from boxoffice.statuses import ReservationStatus
 from boxoffice.users.standing import ensure_not_blocked
 
@@ -38,13 +39,18 @@ async def hold(
             target = await _lock_holder_and_seat(work.conn, settings, user_id, seat_id, now)
             admission.require(target.concert_id)
             # The lock may have kept us waiting: a hold on the seat that has expired meanwhile
-            # is expired, and this hold's clock starts when it takes the seat.
+            # is expired, the show may have started, and this hold's clock starts now.
             now = utcnow()
+            require_on_sale(target.schedule_id, target.start_time, target.cancelled_at, now)
+            # With the user's row locked, a payment of theirs cannot end the admission under us.
+            await admission.confirm(work.conn)
             expires_at = now + timedelta(seconds=settings.hold_ttl_seconds)
             took_over_expired = await _take_seat(work.conn, target, now)
             reservation_id = await repository.insert_hold(
                 work.conn, user_id, target, expires_at, now
             )
+            if reservation_id is None:
+                raise closed(target.schedule_id)
             await work.commit()
     except IntegrityError as error:
         if target is not None and is_unique_violation(error, "uq_reservation_live_seat"):

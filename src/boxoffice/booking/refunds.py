@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.booking import repository
-from boxoffice.statuses import EntryType, ReservationStatus
+from boxoffice.statuses import ReservationStatus
 from boxoffice.users import ledger
 
 
@@ -23,5 +23,5 @@ async def refund_booking(
     )
     await repository.free_seats(conn, [seat_id], now)
     amount = await repository.cancel_payment(conn, reservation_id, now)
-    await ledger.credit(conn, user_id, amount, EntryType.REFUND, now)
+    await ledger.refund(conn, user_id, amount, now)
     return amount

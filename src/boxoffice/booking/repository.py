@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, func, insert, select, true, update
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.booking.schemas import (
@@ -23,8 +34,9 @@ from boxoffice.booking.schemas import (
 )
 from boxoffice.db import for_update, skip_locked
 from boxoffice.liveness import is_expired_hold, is_live_hold, shown_status
+from boxoffice.showtime import is_on_sale
 from boxoffice.statuses import PaymentStatus, ReservationStatus, SeatStatus
-from boxoffice.tables import UTCDateTime, concert_schedule, payment, reservation, seat, users
+from boxoffice.tables import Money, UTCDateTime, concert_schedule, payment, reservation, seat, users
 
 _NOW = bindparam("now", type_=UTCDateTime())
 
@@ -46,6 +58,8 @@ def _lock_holder_at_seat_statement() -> Select[Any]:
             concert_schedule.c.concert_id,
             seat.c.seat_number,
             seat.c.price,
+            concert_schedule.c.start_time,
+            concert_schedule.c.cancelled_at,
         )
         .join(concert_schedule, concert_schedule.c.id == seat.c.schedule_id)
         .where(seat.c.id == bindparam("seat_id"))
@@ -91,6 +105,8 @@ async def lock_holder_at_seat(
             concert_id=row.concert_id,
             seat_number=row.seat_number,
             price=row.price,
+            start_time=row.start_time,
+            cancelled_at=row.cancelled_at,
         )
     return HolderAtSeat(blocked_at=row.blocked_at, live_holds=row.live_holds, seat=found)
 
@@ -129,23 +145,54 @@ async def free_seats(conn: AsyncConnection, seat_ids: list[int], now: datetime) 
         )
 
 
-_INSERT_HOLD = insert(reservation).returning(reservation.c.id)
+def _insert_hold_statement() -> Any:
+    """INSERT .. SELECT from the schedule row, only while the schedule is on sale. The row is
+    read under FOR KEY SHARE (the lock the reservation's foreign key takes anyway), and an
+    operator's cancel takes FOR UPDATE on it: a hold either commits before the cancel looks for
+    the schedule's holds, or waits for the cancel and then finds the schedule cancelled."""
+    on_sale = (
+        select(
+            bindparam("user_id", type_=BigInteger()),
+            concert_schedule.c.id,
+            bindparam("seat_id", type_=BigInteger()),
+            bindparam("amount", type_=Money()),
+            literal(ReservationStatus.TEMPORARY.value),
+            bindparam("expires_at", type_=UTCDateTime()),
+            _NOW,
+            _NOW,
+        )
+        .where(concert_schedule.c.id == bindparam("schedule_id"), is_on_sale(_NOW))
+        .with_for_update(key_share=True)
+    )
+    columns = [
+        "user_id",
+        "schedule_id",
+        "seat_id",
+        "amount",
+        "status",
+        "expires_at",
+        "created_at",
+        "updated_at",
+    ]
+    return insert(reservation).from_select(columns, on_sale).returning(reservation.c.id)
+
+
+_INSERT_HOLD = _insert_hold_statement()
 
 
 async def insert_hold(
     conn: AsyncConnection, user_id: int, target: SeatToHold, expires_at: datetime, now: datetime
-) -> int:
+) -> int | None:
+    """The new hold's id; None when the schedule is no longer on sale."""
     values = {
         "user_id": user_id,
         "schedule_id": target.schedule_id,
         "seat_id": target.seat_id,
         "amount": target.price,
-        "status": ReservationStatus.TEMPORARY,
         "expires_at": expires_at,
-        "created_at": now,
-        "updated_at": now,
+        "now": now,
     }
-    new_id: int = (await conn.execute(_INSERT_HOLD, values)).scalar_one()
+    new_id: int | None = (await conn.execute(_INSERT_HOLD, values)).scalar()
     return new_id
 
 
@@ -255,14 +302,17 @@ async def set_status(
 async def confirm_live_hold(
     conn: AsyncConnection, reservation_id: int, user_id: int, now: datetime
 ) -> bool:
-    """TEMPORARY -> CONFIRMED, only while the hold is still live. A sweeper expiring the same
-    hold takes the same row lock, so exactly one of the two changes it."""
+    """TEMPORARY -> CONFIRMED, only while the hold is still live and its schedule on sale. A
+    sweeper expiring the hold, and an operator's cancel ending it, take the same row lock, so
+    exactly one of them changes it."""
+    on_sale = exists().where(concert_schedule.c.id == reservation.c.schedule_id, is_on_sale(now))
     confirmed = await conn.execute(
         update(reservation)
         .where(
             reservation.c.id == reservation_id,
             reservation.c.user_id == user_id,
             is_live_hold(now),
+            on_sale,
         )
         .values(status=ReservationStatus.CONFIRMED, updated_at=now)
     )
@@ -295,7 +345,10 @@ async def find_reservation_to_pay(
                 reservation.c.id,
                 reservation.c.amount,
                 shown_status(now).label("status"),
+                reservation.c.schedule_id,
                 concert_schedule.c.concert_id,
+                concert_schedule.c.start_time,
+                concert_schedule.c.cancelled_at,
                 users.c.blocked_at,
             )
             .join(concert_schedule, concert_schedule.c.id == reservation.c.schedule_id)
@@ -309,7 +362,10 @@ async def find_reservation_to_pay(
         id=row.id,
         amount=row.amount,
         status=ReservationStatus(row.status),
+        schedule_id=row.schedule_id,
         concert_id=row.concert_id,
+        start_time=row.start_time,
+        cancelled_at=row.cancelled_at,
         owner_blocked_at=row.blocked_at,
     )
 

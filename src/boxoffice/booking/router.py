@@ -16,6 +16,7 @@ from boxoffice.errors import (
     ReservationNotCancellable,
     ReservationNotFound,
     ReservationNotPayable,
+    ScheduleClosed,
     SeatNotFound,
     SeatUnavailable,
     UserBlocked,
@@ -40,12 +41,13 @@ PaymentId = Annotated[int, path_id("Payment id")]
     dependencies=[HoldRateLimit],
     tags=["reservations"],
 )
-@answers(UserNotFound, UserBlocked, SeatNotFound, SeatUnavailable, HoldLimitReached)
+@answers(UserNotFound, UserBlocked, SeatNotFound, SeatUnavailable, HoldLimitReached, ScheduleClosed)
 async def hold_seat(
     body: HoldIn, user_id: CurrentUserId, db: Db, settings: AppSettings, admission: Admitted
 ) -> ReservationOut:
     """Hold a seat for BOXOFFICE_HOLD_TTL_SECONDS: a TEMPORARY reservation to pay before its
-    `expires_at`. Needs an ACTIVE queue token for the seat's concert."""
+    `expires_at`. Needs an ACTIVE queue token for the seat's concert, and a schedule on sale
+    (not started, not cancelled)."""
     return await holds.hold(db, settings, user_id, body.seat_id, admission)
 
 
@@ -92,6 +94,7 @@ async def my_reservations(
     ReservationNotFound,
     ReservationExpired,
     ReservationNotPayable,
+    ScheduleClosed,
     InsufficientBalance,
 )
 async def pay(
@@ -104,9 +107,10 @@ async def pay(
     recorder: Idempotent,
     admission: Admitted,
 ) -> PaymentOut:
-    """Pay for a live hold from the balance: the reservation becomes CONFIRMED. Once no other
-    hold in the concert is left, the queue token expires and the place goes to the next in
-    line."""
+    """Pay for a live hold from the balance: the reservation becomes CONFIRMED. Nothing is taken
+    once the show has started or was cancelled (SCHEDULE_CLOSED), whatever was held before.
+    Once no other hold in the concert is left, the queue token expires and the place goes to
+    the next in line."""
     return await payments.pay(db, room, user_id, body.reservation_id, admission, recorder)
 
 

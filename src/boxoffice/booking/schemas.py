@@ -84,6 +84,8 @@ class SeatToHold:
     concert_id: int
     seat_number: str
     price: int
+    start_time: datetime
+    cancelled_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,10 @@ class ReservationToPay:
     id: int
     amount: int
     status: ReservationStatus
+    schedule_id: int
     concert_id: int
+    start_time: datetime
+    cancelled_at: datetime | None
     owner_blocked_at: datetime | None
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from boxoffice.catalog.schemas import SeatIn
 from boxoffice.db import Record
 from boxoffice.liveness import seat_is_taken
+from boxoffice.showtime import is_on_sale
 from boxoffice.statuses import SeatStatus
 from boxoffice.tables import concert, concert_schedule, seat, seat_count_delta
 
@@ -29,6 +30,7 @@ _schedule_columns = (
     concert_schedule.c.start_time,
     concert_schedule.c.total_seats,
     available_seats,
+    concert_schedule.c.cancelled_at,
 )
 
 
@@ -113,14 +115,15 @@ async def insert_schedule(
 async def schedules_page(
     conn: AsyncConnection,
     concert_id: int,
-    only_available_after: datetime | None,
+    only_on_sale_at: datetime | None,
     after: tuple[datetime, int] | None,
     limit: int,
 ) -> list[Record]:
+    """With `only_on_sale_at`, only the schedules on sale at that moment with seats left."""
     query = select(*_schedule_columns).where(concert_schedule.c.concert_id == concert_id)
-    if only_available_after is not None:
+    if only_on_sale_at is not None:
         query = query.where(
-            concert_schedule.c.start_time > only_available_after,
+            is_on_sale(only_on_sale_at),
             concert_schedule.c.available_seats + _pending_delta > 0,
         )
     if after is not None:

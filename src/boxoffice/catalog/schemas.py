@@ -14,9 +14,9 @@ from pydantic import (
 from pydantic.config import JsonDict
 
 from boxoffice.api import JsonInt, one_line
-from boxoffice.statuses import SeatStatus
+from boxoffice.money import MAX_PRICE
+from boxoffice.statuses import ScheduleStatus, SeatStatus
 
-MAX_PRICE = 10**12
 MAX_SEATS = 100_000
 
 
@@ -57,6 +57,7 @@ SCHEDULE: JsonDict = {
     "start_time": "2027-04-05T09:00:00Z",
     "total_seats": 5000,
     "available_seats": 4987,
+    "status": "ON_SALE",
 }
 
 
@@ -160,6 +161,10 @@ class ScheduleOut(BaseModel):
     start_time: datetime
     total_seats: int
     available_seats: int
+    status: ScheduleStatus = Field(
+        description="ON_SALE until the start time, CLOSED from then on, CANCELLED once the "
+        "operator cancelled it"
+    )
 
 
 class SeatOut(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
+from boxoffice import showtime
 from boxoffice.catalog import repository
 from boxoffice.catalog.schemas import (
     ConcertChange,
@@ -16,7 +17,7 @@ from boxoffice.catalog.schemas import (
 )
 from boxoffice.clock import utcnow
 from boxoffice.db import Database, Record
-from boxoffice.errors import ConcertNotFound, ScheduleNotFound
+from boxoffice.errors import ConcertNotFound, ScheduleNotFound, StartNotInFuture
 from boxoffice.pagination import Page, PageRequest
 from boxoffice.queue.backend import WaitingRoom
 from boxoffice.queue.service import Admission
@@ -84,31 +85,50 @@ async def list_concerts(db: Database, page: PageRequest) -> Page[ConcertOut]:
     return page.page([_concert_out(row) for row in rows], key=lambda c: [c.id])
 
 
+def schedule_out(row: Record, now: datetime) -> ScheduleOut:
+    """A schedule row (with its `available_seats` and `cancelled_at`) as buyers see it now."""
+    return ScheduleOut(
+        id=row.id,
+        concert_id=row.concert_id,
+        start_time=row.start_time,
+        total_seats=row.total_seats,
+        available_seats=row.available_seats,
+        status=showtime.status_at(row.start_time, row.cancelled_at, now),
+    )
+
+
 async def create_schedule(
     db: Database, concert_id: int, start_time: datetime, seats: list[SeatIn]
 ) -> ScheduleOut:
+    """A schedule starts in the future: one in the past could only ever be CLOSED."""
+    now = utcnow()
+    if start_time <= now:
+        raise StartNotInFuture(
+            f"A schedule must start in the future; it is now {now:%Y-%m-%dT%H:%M:%SZ}."
+        )
     async with db.unit_of_work() as work:
         if await repository.find_concert(work.conn, concert_id) is None:
             raise ConcertNotFound(f"Concert {concert_id} does not exist.")
-        row = await repository.insert_schedule(work.conn, concert_id, start_time, seats, utcnow())
+        row = await repository.insert_schedule(work.conn, concert_id, start_time, seats, now)
         await work.commit()
-    return ScheduleOut.model_validate(row, from_attributes=True)
+    return schedule_out(row, now)
 
 
 async def list_schedules(
     db: Database, concert_id: int, only_available: bool, page: PageRequest
 ) -> Page[ScheduleOut]:
+    now = utcnow()
     async with db.reading() as conn:
         if await repository.find_concert(conn, concert_id) is None:
             raise ConcertNotFound(f"Concert {concert_id} does not exist.")
         rows = await repository.schedules_page(
             conn,
             concert_id,
-            utcnow() if only_available else None,
+            now if only_available else None,
             page.after_time_and_id(),
             page.limit + 1,
         )
-    schedules = [ScheduleOut.model_validate(row, from_attributes=True) for row in rows]
+    schedules = [schedule_out(row, now) for row in rows]
     return page.page(schedules, key=lambda s: [s.start_time.isoformat(), s.id])
 
 
@@ -117,7 +137,7 @@ async def get_schedule(db: Database, schedule_id: int) -> ScheduleOut:
         row = await repository.find_schedule(conn, schedule_id)
     if row is None:
         raise ScheduleNotFound(f"Schedule {schedule_id} does not exist.")
-    return ScheduleOut.model_validate(row, from_attributes=True)
+    return schedule_out(row, utcnow())
 
 
 async def list_seats(

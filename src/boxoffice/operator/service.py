@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from boxoffice.catalog import repository as catalog
+from boxoffice.catalog.service import schedule_out
 from boxoffice.clock import utcnow
 from boxoffice.db import Database
 from boxoffice.errors import ScheduleNotFound
@@ -19,17 +20,14 @@ from boxoffice.statuses import ReservationStatus
 
 
 async def schedule_report(db: Database, schedule_id: int) -> ScheduleReport:
+    now = utcnow()
     async with db.reading() as conn:
-        found = await repository.schedule_with_counts(conn, schedule_id, utcnow())
+        found = await repository.schedule_with_counts(conn, schedule_id, now)
     if found is None:
         raise ScheduleNotFound(f"Schedule {schedule_id} does not exist.")
     schedule, counts = found
     return ScheduleReport(
-        id=schedule.id,
-        concert_id=schedule.concert_id,
-        start_time=schedule.start_time,
-        total_seats=schedule.total_seats,
-        available_seats=schedule.available_seats,
+        **schedule_out(schedule, now).model_dump(),
         sold=counts.sold,
         held=counts.held,
         free=schedule.total_seats - counts.sold - counts.held,

@@ -117,12 +117,16 @@ class DatabaseWaitingRoom:
             seen_at=now,
         )
 
-    async def look_up(self, token: str, keep_alive: bool = False) -> Ticket | None:
+    async def look_up(
+        self, token: str, keep_alive: bool = False, within: AsyncConnection | None = None
+    ) -> Ticket | None:
         if concert_of_token(token) is None:
             return None
         now = utcnow()
         idle_before = self._idle_before(now)
-        if keep_alive:
+        if within is not None:
+            row = await repository.ticket_status(within, token, None, idle_before)
+        elif keep_alive:
             async with self._db.single_statement() as conn:
                 row = await repository.ticket_status(conn, token, now, idle_before)
         else:
@@ -153,17 +157,25 @@ class DatabaseWaitingRoom:
             await self._settle(conn, line, now)
             await repository.save_line(conn, line)
 
-    async def finish(self, concert_id: int, user_id: int) -> None:
-        now = utcnow()
+    async def finish(
+        self, concert_id: int, user_id: int, within: AsyncConnection | None = None
+    ) -> None:
+        if within is not None:
+            await self._finish(within, concert_id, user_id)
+            return
         async with self._db.transaction() as conn:
-            line = await repository.lock_existing_line(conn, concert_id)
-            if line is None:
-                return
-            row = await repository.live_ticket_of(conn, concert_id, user_id)
-            if row is not None and row.status == TicketStatus.ACTIVE:
-                await self._release(conn, line, row, now)
-            await self._settle(conn, line, now)
-            await repository.save_line(conn, line)
+            await self._finish(conn, concert_id, user_id)
+
+    async def _finish(self, conn: AsyncConnection, concert_id: int, user_id: int) -> None:
+        now = utcnow()
+        line = await repository.lock_existing_line(conn, concert_id)
+        if line is None:
+            return
+        row = await repository.live_ticket_of(conn, concert_id, user_id)
+        if row is not None and row.status == TicketStatus.ACTIVE:
+            await self._release(conn, line, row, now)
+        await self._settle(conn, line, now)
+        await repository.save_line(conn, line)
 
     async def reschedule(self, concert_id: int, opens_at: datetime | None) -> None:
         now = utcnow()

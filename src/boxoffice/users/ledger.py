@@ -21,10 +21,9 @@ class Entry(NamedTuple):
     entry_id: int
 
 
-async def credit(
-    conn: AsyncConnection, user_id: int, amount: int, kind: EntryType, now: datetime
-) -> Entry | None:
-    """Add `amount`; None if the user is unknown or the balance would overflow."""
+async def charge(conn: AsyncConnection, user_id: int, amount: int, now: datetime) -> Entry | None:
+    """Add `amount` with a CHARGE entry; None if the user is unknown or the balance would pass
+    MAX_BALANCE."""
     balance = (
         await conn.execute(
             update(users)
@@ -35,7 +34,21 @@ async def credit(
     ).scalar()
     if balance is None:
         return None
-    return Entry(balance, await _record(conn, user_id, amount, kind, now))
+    return Entry(balance, await _record(conn, user_id, amount, EntryType.CHARGE, now))
+
+
+async def refund(conn: AsyncConnection, user_id: int, amount: int, now: datetime) -> Entry:
+    """Give `amount` back with a REFUND entry. Never refused: the cap is for charges (see
+    `boxoffice.money`), and money taken must always be able to come back."""
+    balance = (
+        await conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(balance=users.c.balance + amount, updated_at=now)
+            .returning(users.c.balance)
+        )
+    ).scalar_one()
+    return Entry(balance, await _record(conn, user_id, amount, EntryType.REFUND, now))
 
 
 async def debit(conn: AsyncConnection, user_id: int, amount: int, now: datetime) -> Entry | None:

@@ -16,7 +16,6 @@ from boxoffice.errors import (
     UserNotFound,
 )
 from boxoffice.pagination import Page, PageRequest
-from boxoffice.statuses import EntryType
 from boxoffice.unit_of_work import Recorder
 from boxoffice.users import ledger, repository
 from boxoffice.users.passwords import passwords_for
@@ -96,7 +95,7 @@ async def charge(
         if standing is None:
             raise UserNotFound(f"User {user_id} does not exist.")
         ensure_not_blocked(user_id, standing.blocked_at)
-        credited = await ledger.credit(work.conn, user_id, amount, EntryType.CHARGE, utcnow())
+        credited = await ledger.charge(work.conn, user_id, amount, utcnow())
         if credited is None:
             raise BalanceLimitReached("This charge would take the balance past its maximum.")
         result = ChargeOut(

@@ -16,6 +16,7 @@ from boxoffice.catalog import service as catalog
 from boxoffice.catalog.schemas import SeatIn
 from boxoffice.clock import utcnow
 from boxoffice.errors import DomainError, TicketAlreadyUsed, TicketNotFound
+from boxoffice.money import MAX_PRICE
 from boxoffice.operator import service as operator
 from boxoffice.pagination import PageRequest
 from boxoffice.queue import service as queue
@@ -36,7 +37,6 @@ ScheduleId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Text = Annotated[str, Form(max_length=400)]
 LISTED = 200
 MAX_SEATS = 100_000
-MAX_PRICE = 10**12
 
 
 @entry.get("/admin")

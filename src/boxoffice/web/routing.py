@@ -15,8 +15,9 @@ from sqlalchemy.exc import DBAPIError
 from starlette.responses import RedirectResponse, Response
 
 from boxoffice.api import UNREACHABLE
+from boxoffice.auth import require_existing_user
 from boxoffice.db import is_unavailable
-from boxoffice.errors import DomainError, ServiceUnavailable
+from boxoffice.errors import DomainError, ServiceUnavailable, Unauthenticated
 from boxoffice.web import messages, session
 from boxoffice.web.rendering import gettext_for, render
 
@@ -87,6 +88,10 @@ async def _fan(request: Request) -> int:
     user_id = session.session_user(request)
     if user_id is None:
         raise LoginRequired
+    try:
+        await require_existing_user(request, user_id)
+    except Unauthenticated as error:
+        raise LoginRequired from error
     return user_id
 
 
