@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from boxoffice.audit import run_audit
 from boxoffice.auth import issue_access_token
@@ -137,6 +137,17 @@ async def available_seats(client: httpx.AsyncClient, concert_id: int, schedule_i
             count: int = item["available_seats"]
             return count
     raise AssertionError(f"schedule {schedule_id} is not listed")
+
+
+async def move_start(db: Database, schedule_id: int, start_time: datetime | None = None) -> None:
+    """Move the schedule's start, to now unless told otherwise, straight in the database: the
+    API only creates schedules in the future, and a test should not wait for one to start."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            update(concert_schedule)
+            .where(concert_schedule.c.id == schedule_id)
+            .values(start_time=start_time or utcnow())
+        )
 
 
 async def seat_ids(db: Database, schedule_id: int) -> list[int]:

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from boxoffice import openapi, ops, rate_limit_storage, web
 from boxoffice.api import UNREACHABLE
 from boxoffice.body_limit import BodyLimitMiddleware
-from boxoffice.booking import expiry
+from boxoffice.booking import expiry, show_cancellation
 from boxoffice.booking.router import router as booking_router
 from boxoffice.catalog import counters
 from boxoffice.catalog.router import admin as catalog_admin_router
@@ -95,6 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     PURGE_IDEMPOTENCY_KEYS_EVERY_SECONDS,
                 ),
                 "expire holds": lambda: expiry.sweep_expired_holds(db),
+                "finish cancelled schedules": lambda: show_cancellation.finish_cancelled_schedules(
+                    db, settings.cancel_batch_size
+                ),
                 "fold seat counts": lambda: counters.fold(db),
                 "purge idempotency keys": throttled(
                     lambda: idempotency.purge_expired(db), PURGE_IDEMPOTENCY_KEYS_EVERY_SECONDS

@@ -195,6 +195,28 @@ def _paid_before_the_show(_: datetime) -> Select[Any]:
     )
 
 
+def _refunded_at_most_once(_: datetime) -> Select[Any]:
+    """A reservation is paid once, so it has at most one payment that took money: two (one
+    SUCCESS, one CANCELLED, or two CANCELLED) would be a second charge or a second refund."""
+    return (
+        select(payment.c.reservation_id, func.count())
+        .where(_PAID)
+        .group_by(payment.c.reservation_id)
+        .having(func.count() > 1)
+    )
+
+
+def _cancelled_shows_refunded(_: datetime) -> Select[Any]:
+    return (
+        select(reservation.c.id, reservation.c.schedule_id)
+        .join(concert_schedule, concert_schedule.c.id == reservation.c.schedule_id)
+        .where(
+            concert_schedule.c.cancelled_at.is_not(None),
+            reservation.c.status == ReservationStatus.CONFIRMED,
+        )
+    )
+
+
 def _ledger_matches_payments(_: datetime) -> Select[Any]:
     ledger, paid = _ledger_by_user(), _payments_by_user()
     return (
@@ -244,6 +266,16 @@ CHECKS = (
         "no payment succeeded at or after its show's start",
         _count(payment, _PAID),
         _paid_before_the_show,
+    ),
+    Check(
+        "no booking refunded twice: at most one paid or refunded payment per reservation",
+        _count(payment, _PAID),
+        _refunded_at_most_once,
+    ),
+    Check(
+        "a cancelled schedule keeps no confirmed booking (once its cancellation has finished)",
+        _count(concert_schedule, concert_schedule.c.cancelled_at.is_not(None)),
+        _cancelled_shows_refunded,
     ),
     Check(
         "USE entries == payments made; REFUND entries == payments cancelled",

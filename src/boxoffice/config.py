@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # A waiting place nobody asked about (status, events stream) for this long is given up.
     queue_idle_seconds: float = Field(default=120, gt=0)
     sweep_interval_seconds: float = Field(default=1, gt=0)
+    # Bookings a cancelled schedule refunds per transaction.
+    cancel_batch_size: int = Field(default=200, ge=1, le=10_000)
     # Room for any body the API takes (a schedule of ~1,500 explicitly listed seats), and no
     # more: a request body is held in memory while it is parsed.
     max_body_bytes: int = Field(default=65536, ge=1024)

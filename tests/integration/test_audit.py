@@ -30,6 +30,8 @@ PAYMENT_PAYS = "every SUCCESS payment"
 BOOKING_PAID = "every CONFIRMED reservation"
 LEDGER_PAYMENTS = "USE entries"
 PAID_IN_TIME = "no payment succeeded at or after"
+REFUNDED_ONCE = "no booking refunded twice"
+CANCELLED_SHOWS = "a cancelled schedule keeps no confirmed booking"
 
 
 @dataclass
@@ -44,11 +46,12 @@ class Business:
     hold_id: int
     held_seat_id: int
     payment_id: int
+    refunded_id: int
 
 
 async def _a_day_of_business(client: httpx.AsyncClient, db: Database) -> Business:
     """Holds, payments (short and successful), a cancelled hold, a refunded booking, an expired
-    hold handed over to someone else."""
+    hold handed over to someone else, a cancelled show that refunded its buyer."""
     concert = await api.create_concert(client)
     schedule = await api.create_schedule(client, concert["id"], seat_count=6, price=10_000)
     seats = await booking.seat_ids(db, schedule["id"])
@@ -86,6 +89,17 @@ async def _a_day_of_business(client: httpx.AsyncClient, db: Database) -> Busines
         )
     await booking.held(client, holder_h, seats[4])
 
+    cancelled_show = await api.create_schedule(client, concert["id"], seat_count=1, price=10_000)
+    late_h = await booking.admitted(client, late, concert["id"])
+    bought = await booking.held(
+        client, late_h, (await booking.seat_ids(db, cancelled_show["id"]))[0]
+    )
+    await booking.paid(client, late_h, bought["id"])
+    cancelled = await client.post(
+        f"/admin/schedules/{cancelled_show['id']}/cancel", headers=api.ADMIN
+    )
+    assert cancelled.status_code == 200, cancelled.text
+
     return Business(
         buyer_id=buyer["id"],
         holder_id=holder["id"],
@@ -95,6 +109,7 @@ async def _a_day_of_business(client: httpx.AsyncClient, db: Database) -> Busines
         hold_id=hold["id"],
         held_seat_id=seats[2],
         payment_id=payment["id"],
+        refunded_id=refunded["id"],
     )
 
 
@@ -108,6 +123,8 @@ def _failing(results: list[Any]) -> set[str]:
         BOOKING_PAID,
         LEDGER_PAYMENTS,
         PAID_IN_TIME,
+        REFUNDED_ONCE,
+        CANCELLED_SHOWS,
     )
     failing = {result.name for result in results if not result.ok}
     return {short for short in names if any(name.startswith(short) for name in failing)}
@@ -122,7 +139,7 @@ async def test_the_audit_passes_after_a_day_of_business(
     results = await run_audit(db)
 
     assert [r.name for r in results if not r.ok] == []
-    assert len(results) == 8
+    assert len(results) == 10
     assert all(r.checked > 0 for r in results)
 
 
@@ -159,6 +176,27 @@ async def _corrupt(db: Database, kind: str, business: Business) -> None:
             id=b.payment_id,
             schedule=b.schedule_id,
         )
+    elif kind == "refunded twice":
+        # A second refund of the same booking, with its ledger entry and balance: the ledger
+        # adds up, only the payments tell.
+        for statement in (
+            "INSERT INTO payment (user_id, amount, status, reservation_id, created_at, updated_at)"
+            " SELECT user_id, amount, status, reservation_id, created_at, updated_at"
+            " FROM payment WHERE reservation_id = :id AND status = 'CANCELLED'",
+            "INSERT INTO point_history (user_id, amount, type, created_at, updated_at)"
+            " SELECT user_id, amount, 'USE', created_at, updated_at"
+            " FROM payment WHERE reservation_id = :id AND status = 'CANCELLED' LIMIT 1",
+            "INSERT INTO point_history (user_id, amount, type, created_at, updated_at)"
+            " SELECT user_id, amount, 'REFUND', created_at, updated_at"
+            " FROM payment WHERE reservation_id = :id AND status = 'CANCELLED' LIMIT 1",
+        ):
+            await _execute(db, statement, id=b.refunded_id)
+    elif kind == "cancelled show with a booking left":
+        await _execute(
+            db,
+            "UPDATE concert_schedule SET cancelled_at = created_at WHERE id = :id",
+            id=b.schedule_id,
+        )
     elif kind == "payment without booking":
         await _execute(
             db, "UPDATE reservation SET status = 'CANCELLED' WHERE id = :id", id=b.booking_id
@@ -178,6 +216,8 @@ async def _corrupt(db: Database, kind: str, business: Business) -> None:
         ("booking without payment", {BOOKING_PAID, LEDGER_PAYMENTS}),
         ("payment without booking", {PAYMENT_PAYS, SEAT_STATUS}),
         ("paid after the show started", {PAID_IN_TIME}),
+        ("refunded twice", {REFUNDED_ONCE}),
+        ("cancelled show with a booking left", {CANCELLED_SHOWS}),
     ],
 )
 async def test_the_audit_catches_broken_data(
@@ -252,7 +292,7 @@ async def test_the_audit_command_exits_non_zero_on_broken_data(
     clean_code, clean_output = await _audit_command(database_url, tmp_path)
     assert clean_code == 0, clean_output
     assert "FAIL" not in clean_output
-    assert clean_output.count("ok ") == 8
+    assert clean_output.count("ok ") == 10
 
     await _corrupt(db, "seat freed under a booking", business)
 

@@ -20,6 +20,10 @@ from tests.conftest import ClientFactory
 SOON = timedelta(seconds=1.5)
 
 
+def in_days(days: float) -> datetime:
+    return datetime.now(UTC) + timedelta(days=days)
+
+
 @pytest.fixture(autouse=True)
 async def audited(db: Database) -> AsyncIterator[None]:
     yield
@@ -101,15 +105,14 @@ async def test_from_its_start_a_schedule_takes_no_hold_and_no_payment(
 ) -> None:
     client = await make_client(**booking.OPEN_DOORS)
     concert = await api.create_concert(client)
-    starts = datetime.now(UTC) + SOON
-    schedule = await api.create_schedule(client, concert["id"], seat_count=3, start_time=starts)
-    later = await api.create_schedule(client, concert["id"], seat_count=3)
+    schedule = await api.create_schedule(client, concert["id"], seat_count=3, start_time=in_days(1))
+    later = await api.create_schedule(client, concert["id"], seat_count=3, start_time=in_days(2))
     user, headers = await _buyer(client, concert["id"])
     seats = await booking.seat_ids(db, schedule["id"])
     held_before = await booking.held(client, headers, seats[0])
     money_before = await _money_taken(db, user["id"])
 
-    await booking.sleep_until(starts)
+    await booking.move_start(db, schedule["id"])
 
     assert await _schedule_status(client, schedule["id"]) == "CLOSED"
     listed = await client.get(f"/concerts/{concert['id']}/schedules")
@@ -177,12 +180,13 @@ async def test_a_request_queued_across_the_start_is_refused(
 ) -> None:
     client = await make_client(**booking.OPEN_DOORS)
     concert = await api.create_concert(client)
-    starts = datetime.now(UTC) + SOON
-    schedule = await api.create_schedule(client, concert["id"], seat_count=2, start_time=starts)
+    schedule = await api.create_schedule(client, concert["id"], seat_count=2)
     user, headers = await _buyer(client, concert["id"])
     seats = await booking.seat_ids(db, schedule["id"])
     held = await booking.held(client, headers, seats[0])
     money_before = await _money_taken(db, user["id"])
+    starts = datetime.now(UTC) + SOON
+    await booking.move_start(db, schedule["id"], starts)
     request = (
         booking.hold(client, headers, seats[1])
         if action == "hold"

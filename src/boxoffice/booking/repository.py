@@ -29,16 +29,19 @@ from boxoffice.booking.schemas import (
     PaymentOut,
     ReservationOut,
     ReservationToCancel,
+    ReservationToEnd,
     ReservationToPay,
     SeatToHold,
 )
-from boxoffice.db import for_update, skip_locked
+from boxoffice.db import Record, for_update, skip_locked
 from boxoffice.liveness import is_expired_hold, is_live_hold, shown_status
 from boxoffice.showtime import is_on_sale
-from boxoffice.statuses import PaymentStatus, ReservationStatus, SeatStatus
+from boxoffice.statuses import SEAT_OCCUPYING, PaymentStatus, ReservationStatus, SeatStatus
 from boxoffice.tables import Money, UTCDateTime, concert_schedule, payment, reservation, seat, users
 
 _NOW = bindparam("now", type_=UTCDateTime())
+# Reservations that occupy their seat (the statuses of the live-seat index).
+_OCCUPYING = reservation.c.status.in_(SEAT_OCCUPYING)
 
 
 # --- Holds ---------------------------------------------------------------------------------
@@ -449,3 +452,95 @@ async def mark_expired(conn: AsyncConnection, reservation_ids: list[int], now: d
         )
         .values(status=ReservationStatus.EXPIRED, updated_at=now)
     )
+
+
+# --- A cancelled schedule ------------------------------------------------------------------
+
+
+async def lock_schedule(conn: AsyncConnection, schedule_id: int) -> Record | None:
+    """The schedule's id and `cancelled_at`, locked FOR UPDATE: the one lock that conflicts
+    with the FOR KEY SHARE under which every hold inserts its reservation."""
+    query = select(concert_schedule.c.id, concert_schedule.c.cancelled_at).where(
+        concert_schedule.c.id == schedule_id
+    )
+    row: Record | None = (await conn.execute(for_update(query))).first()
+    return row
+
+
+async def mark_schedule_cancelled(conn: AsyncConnection, schedule_id: int, now: datetime) -> None:
+    await conn.execute(
+        update(concert_schedule)
+        .where(concert_schedule.c.id == schedule_id, concert_schedule.c.cancelled_at.is_(None))
+        .values(cancelled_at=now, updated_at=now)
+    )
+
+
+class Owned(NamedTuple):
+    id: int
+    user_id: int
+
+
+async def live_reservations_of_schedule(
+    conn: AsyncConnection, schedule_id: int, limit: int
+) -> list[Owned]:
+    """The first `limit` reservations of the schedule that still occupy a seat (held, expired
+    but not swept, or confirmed), with their owners; read without locks."""
+    rows = await conn.execute(
+        select(reservation.c.id, reservation.c.user_id)
+        .where(reservation.c.schedule_id == schedule_id, _OCCUPYING)
+        .order_by(reservation.c.id)
+        .limit(limit)
+    )
+    return [Owned(row.id, row.user_id) for row in rows]
+
+
+async def lock_users(
+    conn: AsyncConnection, user_ids: list[int], skip_busy: bool = False
+) -> list[int]:
+    """Lock the users' rows in id order (so that two such transactions never deadlock); with
+    `skip_busy`, only those no other transaction holds. The ids locked."""
+    query = select(users.c.id).where(users.c.id.in_(user_ids)).order_by(users.c.id)
+    locking = skip_locked(query) if skip_busy else for_update(query)
+    return list((await conn.execute(locking)).scalars())
+
+
+async def lock_live_reservations(
+    conn: AsyncConnection, reservation_ids: list[int]
+) -> list[ReservationToEnd]:
+    """Those of the reservations that still occupy a seat, locked, as stored now."""
+    query = (
+        select(
+            reservation.c.id,
+            reservation.c.user_id,
+            reservation.c.seat_id,
+            reservation.c.status,
+            reservation.c.expires_at,
+        )
+        .where(reservation.c.id.in_(reservation_ids), _OCCUPYING)
+        .order_by(reservation.c.id)
+    )
+    rows = await conn.execute(for_update(query))
+    return [
+        ReservationToEnd(
+            id=row.id,
+            user_id=row.user_id,
+            seat_id=row.seat_id,
+            status=ReservationStatus(row.status),
+            expires_at=row.expires_at,
+        )
+        for row in rows
+    ]
+
+
+async def cancelled_schedules_with_live_reservations(
+    conn: AsyncConnection, limit: int
+) -> list[int]:
+    """Cancelled schedules whose cancellation has not finished (a process died during it)."""
+    unfinished = exists().where(reservation.c.schedule_id == concert_schedule.c.id, _OCCUPYING)
+    rows = await conn.execute(
+        select(concert_schedule.c.id)
+        .where(concert_schedule.c.cancelled_at.is_not(None), unfinished)
+        .order_by(concert_schedule.c.cancelled_at)
+        .limit(limit)
+    )
+    return list(rows.scalars())

@@ -120,3 +120,14 @@ class ReservationToCancel:
     status: ReservationStatus
     expires_at: datetime | None
     start_time: datetime
+
+
+@dataclass(frozen=True)
+class ReservationToEnd:
+    """A reservation of a cancelled schedule, as stored, under its row lock."""
+
+    id: int
+    user_id: int
+    seat_id: int
+    status: ReservationStatus
+    expires_at: datetime | None

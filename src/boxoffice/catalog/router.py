@@ -61,7 +61,7 @@ async def list_schedules(
 
 @router.get("/schedules/{schedule_id}", summary="A schedule")
 @answers(ScheduleNotFound)
-async def get_schedule(schedule_id: ScheduleId, db: Db) -> ScheduleOut:
+async def read_schedule(schedule_id: ScheduleId, db: Db) -> ScheduleOut:
     """One date of a concert, with its seats left and its status: ON_SALE until it starts,
     CLOSED from then on, CANCELLED once the operator cancelled it. Public."""
     return await service.get_schedule(db, schedule_id)

@@ -4,8 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from boxoffice.api import ONE_LINE, Db, path_id
+from boxoffice.api import ONE_LINE, AppSettings, Db, path_id
 from boxoffice.auth import AdminOnly
+from boxoffice.booking import show_cancellation
+from boxoffice.catalog.schemas import ScheduleOut
 from boxoffice.errors import ScheduleNotFound, UserNotFound
 from boxoffice.operator import blocking, service
 from boxoffice.operator.schemas import ReservationWithUser, ScheduleReport, UserAccount
@@ -27,6 +29,15 @@ Pages = Annotated[PageRequest, Depends(page_request)]
 async def get_schedule(schedule_id: ScheduleId, db: Db) -> ScheduleReport:
     """The schedule with its exact counts: seats sold, held and free, and the revenue."""
     return await service.schedule_report(db, schedule_id)
+
+
+@router.post("/schedules/{schedule_id}/cancel", summary="Cancel a schedule")
+@answers(ScheduleNotFound)
+async def cancel_schedule(schedule_id: ScheduleId, db: Db, settings: AppSettings) -> ScheduleOut:
+    """Stop selling the schedule at once, end its live holds and refund every confirmed booking
+    in full (REFUND entries, payments CANCELLED). Safe to send again and from two processes at
+    once: a cancel cut short is finished, and nothing is refunded twice."""
+    return await show_cancellation.cancel_schedule(db, schedule_id, settings.cancel_batch_size)
 
 
 @router.get("/schedules/{schedule_id}/reservations", summary="A schedule's reservations")
