@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.db import Database
-from boxoffice.errors import AdminKeyInvalid, CsrfRejected, Unauthenticated
+from boxoffice.errors import AdminKeyInvalid, CsrfRejected, ServiceUnavailable, Unauthenticated
 from boxoffice.problems import answers
 from boxoffice.sessions import check_api_csrf, session_access_token
 from boxoffice.users.repository import user_exists
@@ -85,7 +85,8 @@ def _verify(settings: Settings, token: str) -> tuple[int, float]:
     return user_id, expires
 
 
-@answers(Unauthenticated, CsrfRejected)
+# Whether the token's user exists is asked of the database (see `require_existing_user`).
+@answers(Unauthenticated, CsrfRejected, ServiceUnavailable)
 async def current_user_id(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],

@@ -193,7 +193,7 @@ def test_the_codes_are_those_the_routes_and_their_dependencies_declare(
             "USER_BLOCKED",
         ],
         "404": ["SEAT_NOT_FOUND", "USER_NOT_FOUND"],
-        "409": ["HOLD_LIMIT_REACHED", "SEAT_UNAVAILABLE"],
+        "409": ["HOLD_LIMIT_REACHED", "SCHEDULE_CLOSED", "SEAT_UNAVAILABLE"],
         "413": ["PAYLOAD_TOO_LARGE"],
         "422": ["VALIDATION_ERROR"],
         "429": ["RATE_LIMITED"],

@@ -14,10 +14,14 @@ schedules that still have live reservations.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice import sales_metrics
 from boxoffice.booking import repository
 from boxoffice.booking.refunds import refund_booking
+from boxoffice.booking.schemas import ReservationToEnd
 from boxoffice.catalog import service as catalog
 from boxoffice.catalog.schemas import ScheduleOut
 from boxoffice.clock import utcnow
@@ -102,23 +106,26 @@ async def _end_batch(
         # The locks may have kept us waiting: what is still live is judged now.
         now = utcnow()
         for found in await repository.lock_live_reservations(conn, taken):
-            status = status_at(found.status, found.expires_at, now)
-            if status == ReservationStatus.CONFIRMED:
-                ended.refunded += await refund_booking(
-                    conn, found.id, found.user_id, found.seat_id, now
-                )
-                ended.refunds += 1
-            else:
-                ended_as = (
-                    ReservationStatus.CANCELLED
-                    if status == ReservationStatus.TEMPORARY
-                    else ReservationStatus.EXPIRED
-                )
-                await repository.set_status(conn, found.id, found.status, ended_as, now)
-                await repository.free_seats(conn, [found.seat_id], now)
-                ended.holds += 1
+            await _end(conn, found, now, ended)
         await work.commit()
     return True
+
+
+async def _end(conn: AsyncConnection, found: ReservationToEnd, now: datetime, ended: Ended) -> None:
+    """Refund a confirmed booking; let a hold go (as EXPIRED if its time had run out)."""
+    status = status_at(found.status, found.expires_at, now)
+    if status == ReservationStatus.CONFIRMED:
+        ended.refunded += await refund_booking(conn, found.id, found.user_id, found.seat_id, now)
+        ended.refunds += 1
+        return
+    ended_as = (
+        ReservationStatus.CANCELLED
+        if status == ReservationStatus.TEMPORARY
+        else ReservationStatus.EXPIRED
+    )
+    await repository.set_status(conn, found.id, found.status, ended_as, now)
+    await repository.free_seats(conn, [found.seat_id], now)
+    ended.holds += 1
 
 
 async def finish_cancelled_schedules(db: Database, batch_size: int) -> int:
