@@ -1,4 +1,5 @@
-"""The operator in a browser: enters with the key, creates a concert and a date; fans see it."""
+"""The operator in a browser: enters with the key, creates a concert and a date that fans see,
+watches its sale, checks a ticket in at the door, and cancels the date, refunding the fan."""
 
 from __future__ import annotations
 
@@ -98,6 +99,34 @@ async def test_the_operator_creates_a_concert_and_a_date_that_fans_see(
     await operator.get_by_label("Ticket code").fill(
         code[:-2] + ("AA" if code[-2:] != "AA" else "BB")
     )
+    await operator.get_by_role("button", name="Check in").click()
+    await expect(operator.get_by_role("status")).to_contain_text("Unknown ticket.")
+
+    # The show is called off: the operator cancels the date, after a confirmation that says
+    # what it ends and refunds, and the fan's ticket shows its refund.
+    await operator.get_by_role("link", name="Concerts").click()
+    await operator.get_by_role("link", name="Han River Sessions").click()
+    await operator.get_by_role("button", name="Cancel schedule").click()
+    await expect(operator.get_by_role("heading", name="Cancel this date?")).to_be_visible()
+    await expect(operator.get_by_text("77,000 won")).to_be_visible()
+    await check_page(operator)
+    await operator.get_by_role("button", name="Cancel schedule and refund everyone").click()
+    await expect(operator.get_by_role("status")).to_have_text(
+        "The date is cancelled: its holds ended and every ticket was refunded."
+    )
+    await expect(operator.get_by_text("Cancelled", exact=True)).to_be_visible()
+    await expect(operator.get_by_role("button", name="Cancel schedule")).to_have_count(0)
+    await check_page(operator)
+    await fan.reload()
+    await expect(fan.get_by_text("Cancelled, 77,000 won refunded")).to_be_visible()
+    await expect(fan.get_by_role("img", name="Ticket QR code")).to_have_count(0)
+    await check_page(fan)
+    await fan.get_by_role("link", name="Balance").click()
+    # 100,000 charged, 77,000 paid, 77,000 refunded.
+    await expect(fan.locator("p.big")).to_have_text("100,000 won")
+    # A cancelled ticket's code no longer lets anyone in.
+    await operator.get_by_role("link", name="Check-in").click()
+    await operator.get_by_label("Ticket code").fill(code)
     await operator.get_by_role("button", name="Check in").click()
     await expect(operator.get_by_role("status")).to_contain_text("Unknown ticket.")
 

@@ -257,3 +257,32 @@ async def test_log_in_attempts_are_limited_per_address_and_say_so(
     ]
     assert [answer.status_code for answer in answers] == [401, 401, 429]
     assert "Too many tries" in answers[2].text
+
+
+async def test_the_operator_cancels_a_date_only_through_the_confirmation_form(
+    make_client: ClientFactory,
+) -> None:
+    client = await _client(make_client)
+    token = _csrf(await client.get(f"{ROOT}/admin"))
+    await client.post(f"{ROOT}/admin", data={"admin_key": ADMIN_KEY, "csrf_token": token})
+    concert = await api.create_concert(client)
+    schedule = await api.create_schedule(client, concert["id"])
+    cancel = f"{ROOT}/admin/schedules/{schedule['id']}/cancel"
+
+    forged = await client.post(cancel, data={"csrf_token": token + "x"})
+    assert forged.status_code == 403
+    assert (await client.get(f"schedules/{schedule['id']}")).json()["status"] == "ON_SALE"
+
+    form = await client.get(cancel)
+    assert form.status_code == 200 and "Cancel schedule and refund everyone" in form.text
+    done = await client.post(cancel, data={"csrf_token": _csrf(form)})
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/admin/concerts/{concert['id']}?cancelled=1"
+    assert (await client.get(f"schedules/{schedule['id']}")).json()["status"] == "CANCELLED"
+    # A cancelled date offers no confirmation again, and a repeated form changes nothing.
+    again = await client.get(cancel)
+    assert again.status_code == 303
+    assert again.headers["location"] == f"/admin/concerts/{concert['id']}"
+    assert (await client.post(cancel, data={"csrf_token": token})).status_code == 303
+    missing = await client.get(f"{ROOT}/admin/schedules/{schedule['id'] + 100}/cancel")
+    assert missing.status_code == 404 and "There is no such date." in missing.text

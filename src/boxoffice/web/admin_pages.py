@@ -1,5 +1,5 @@
 """The operator's pages: entry with the admin key, concerts, a concert with its dates and its
-line, the live view of one sale, and check-in at the door."""
+line, the live view of one sale, cancelling a date, and check-in at the door."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Path, Request
 from starlette.responses import JSONResponse, Response
 
 from boxoffice.api import MAX_ID, AppSettings, Db
+from boxoffice.booking import show_cancellation
 from boxoffice.catalog import service as catalog
 from boxoffice.catalog.schemas import SeatIn
 from boxoffice.clock import utcnow
@@ -22,6 +23,7 @@ from boxoffice.pagination import PageRequest
 from boxoffice.queue import service as queue
 from boxoffice.queue.backend import WaitingRoom
 from boxoffice.queue.gate import Room
+from boxoffice.statuses import ScheduleStatus
 from boxoffice.tickets import service as tickets
 from boxoffice.web import forms, i18n, messages, session
 from boxoffice.web.rendering import gettext_for, render
@@ -227,6 +229,22 @@ async def _sale_numbers(db: Db, room: WaitingRoom, schedule_id: int) -> dict[str
         "admitted_per_minute": waiting_line.admitted_per_minute,
         "oldest_wait_seconds": waiting_line.oldest_wait_seconds,
     }
+
+
+@router.get("/schedules/{schedule_id}/cancel")
+async def cancel_form(request: Request, schedule_id: ScheduleId, db: Db) -> Response:
+    """What cancelling the date would end and refund, and the button that does it."""
+    report = await operator.schedule_report(db, schedule_id)
+    if report.status != ScheduleStatus.ON_SALE:
+        return redirect(f"/admin/concerts/{report.concert_id}")
+    found = await catalog.get_concert(db, report.concert_id)
+    return render(request, "admin/cancel.html", report=report, concert=found)
+
+
+@router.post("/schedules/{schedule_id}/cancel", dependencies=[CsrfChecked])
+async def cancel_schedule(schedule_id: ScheduleId, db: Db, settings: AppSettings) -> Response:
+    cancelled = await show_cancellation.cancel_schedule(db, schedule_id, settings.cancel_batch_size)
+    return redirect(f"/admin/concerts/{cancelled.concert_id}?cancelled=1")
 
 
 @router.get("/checkin")
