@@ -13,6 +13,7 @@ import httpx
 from boxoffice.app import create_app
 from boxoffice.config import Settings
 from tests.conftest import ADMIN_KEY
+from tests.documented import DocumentedProblems
 
 _emails = itertools.count(1)
 ADMIN = {"X-Admin-Key": ADMIN_KEY}
@@ -88,7 +89,9 @@ async def app_client(
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url=base_url
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+            base_url=base_url,
+            event_hooks={"response": [DocumentedProblems(app)]},
         ) as client,
     ):
         yield client

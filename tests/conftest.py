@@ -24,6 +24,7 @@ from boxoffice.db import Database
 from boxoffice.migrate import upgrade
 from boxoffice.tables import metadata
 from tests import backends
+from tests.documented import DocumentedProblems
 
 ADMIN_KEY = "test-admin-key"
 JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256"
@@ -150,6 +151,7 @@ async def make_client(database_url: str) -> AsyncIterator[ClientFactory]:
                 httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
                     base_url="http://testserver/api/v1",
+                    event_hooks={"response": [DocumentedProblems(app)]},
                 )
             )
 

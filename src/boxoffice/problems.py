@@ -83,8 +83,12 @@ def problem_responses(errors: Iterable[type[DomainError]]) -> dict[int | str, di
 def _response(status: int, errors: list[type[DomainError]]) -> dict[str, Any]:
     lines = "\n".join(f"- `{error.code}`: {_when(error)}" for error in errors)
     codes = [error.code for error in errors]
+    headers = {
+        name: header for error in errors for name, header in _HEADERS.get(error.code, {}).items()
+    }
     return {
         "description": f"{HTTPStatus(status).phrase}, as problem details.\n\n{lines}",
+        **({"headers": headers} if headers else {}),
         "content": {
             PROBLEM_JSON: {
                 "schema": {
@@ -204,6 +208,18 @@ _MEMBERS: dict[str, dict[str, tuple[dict[str, Any], Any]]] = {
             None,
         )
     },
+}
+
+# Headers some problems carry (`DomainError.headers`), keyed by code.
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer"},
+    }
+}
+_HEADERS: dict[str, dict[str, Any]] = {
+    "RATE_LIMITED": _RETRY_AFTER,
+    "SERVICE_UNAVAILABLE": _RETRY_AFTER,
 }
 
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from boxoffice.config import DEV_ADMIN_KEY
+from boxoffice.config import DEV_ADMIN_KEY, Settings
 from boxoffice.db import Database, async_url
 from boxoffice.tables import metadata, users
 from tests import api, backends
@@ -318,3 +319,28 @@ def test_serve_prints_the_development_admin_key(tmp_path: Path) -> None:
         process.terminate()
         _, stderr = process.communicate(timeout=30)
     assert f"admin key (development): {DEV_ADMIN_KEY}" in stderr.decode()
+
+
+def test_help_lists_every_environment_variable() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "boxoffice", "--help"],
+        env={**cli_env(), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    for name in Settings.model_fields:
+        assert f"BOXOFFICE_{name.upper()}" in shown.stdout, name
+    assert "BOXOFFICE_DATABASE_URL (default: 'sqlite:///boxoffice.db')" in shown.stdout
+
+
+def test_openapi_prints_the_served_document_and_writes_it(tmp_path: Path) -> None:
+    printed = run_cli("openapi")
+    assert printed.returncode == 0, printed.stderr
+    document = json.loads(printed.stdout)
+    assert document["openapi"].startswith("3.1") and "/api/v1/reservations" in document["paths"]
+    target = tmp_path / "openapi.json"
+    written = run_cli("openapi", "--output", str(target))
+    assert written.returncode == 0, written.stderr
+    assert target.read_text(encoding="utf-8") == printed.stdout

@@ -23,6 +23,7 @@ from boxoffice.errors import ConcertNotFound, DomainError, SeatNotFound
 from boxoffice.openapi import COMMITTED, install, render
 from boxoffice.problems import PROBLEM_JSON, DocumentedRoute, answers
 from tests import conftest
+from tests.documented import DocumentedProblems
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
@@ -255,7 +256,7 @@ async def test_a_code_a_route_does_not_declare_breaks_its_documented_schema() ->
         )
         raise error
 
-    app = FastAPI()
+    app = FastAPI(title="one route")
     app.include_router(router)
     install(app)
 
@@ -283,3 +284,13 @@ async def test_a_code_a_route_does_not_declare_breaks_its_documented_schema() ->
 
     assert fits(declared)
     assert not fits(undeclared)
+
+    # And the tests' own clients refuse it, wherever a test meets it.
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://testserver",
+        event_hooks={"response": [DocumentedProblems(app)]},
+    ) as client:
+        await client.get("/concerts/1")
+        with pytest.raises(AssertionError, match="SEAT_NOT_FOUND"):
+            await client.get("/concerts/2")
