@@ -171,6 +171,8 @@ class ReservationNotCancellable(Conflict):
 
 
 class ScheduleClosed(Conflict):
+    """The show has started or the operator cancelled it: no hold and no payment is taken."""
+
     code, title = "SCHEDULE_CLOSED", "Schedule closed"
 
 
