@@ -62,7 +62,12 @@ def running_servers(database_url: str, count: int = 2, **settings: Any) -> Itera
         "BOXOFFICE_LOG_LEVEL": "WARNING",
         **{
             f"BOXOFFICE_{key.upper()}": str(value)
-            for key, value in {**CHEAP_PASSWORD_HASHING, **RAISED_RATE_LIMITS, **settings}.items()
+            for key, value in {
+                **CHEAP_PASSWORD_HASHING,
+                **RAISED_RATE_LIMITS,
+                **SLOW_MACHINE_KEEP_ALIVE,
+                **settings,
+            }.items()
         },
     }
     processes: list[subprocess.Popen[bytes]] = []
@@ -97,6 +102,10 @@ def running_servers(database_url: str, count: int = 2, **settings: Any) -> Itera
 # connection at that very moment meets a closed socket ("Server disconnected without sending a
 # response"). A client must let go of an idle connection well before the server does.
 _CLIENT_KEEPALIVE_SECONDS = 1.0
+# On a loaded machine a server's event loop can stall for seconds; when it resumes, its
+# keep-alive timer may close a connection the client has just sent a request on. The test
+# servers keep idle connections far longer than the clients do.
+SLOW_MACHINE_KEEP_ALIVE = {"keep_alive_seconds": 60}
 
 
 @asynccontextmanager
