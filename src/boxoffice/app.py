@@ -239,9 +239,22 @@ def _install_error_handlers(app: FastAPI) -> None:
             return await unreachable(request, error)
         return _internal_error(error)
 
+    @app.exception_handler(RuntimeError)
+    async def runtime_error(request: Request, error: RuntimeError) -> JSONResponse:
+        if _redis_went_away(error):
+            return await unreachable(request, error)
+        return _internal_error(error)
+
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
         return _internal_error(error)
+
+
+def _redis_went_away(error: RuntimeError) -> bool:
+    """redis-py writing on a connection a restarting Redis has just closed meets asyncio's
+    "unable to perform operation on <TCPTransport closed=True ...>": Redis is away, not broken."""
+    message = str(error)
+    return message.startswith("unable to perform operation on") and "closed" in message
 
 
 def _internal_error(error: Exception) -> JSONResponse:
