@@ -16,34 +16,15 @@ from boxoffice.clock import utcnow
 from boxoffice.db import Database
 from boxoffice.liveness import is_live_hold
 from boxoffice.tables import reservation, seat_change
-from tests import api, booking
+from tests import api, booking, rooms
 from tests.api import ADMIN
 from tests.conftest import ClientFactory
 
-DEPLOYMENTS = [
-    pytest.param(("database", "sqlite"), id="db-sqlite"),
-    pytest.param(("database", "postgres"), id="db-postgres"),
-    pytest.param(("redis", "postgres"), id="redis"),
-]
-
-
-@pytest.fixture(params=DEPLOYMENTS)
-def deployment(request: pytest.FixtureRequest) -> tuple[str, str]:
-    room, database = request.param
-    return room, database
-
-
-@pytest.fixture
-def backend(deployment: tuple[str, str]) -> str:
-    return deployment[1]
-
-
-@pytest.fixture
-def room_settings(deployment: tuple[str, str], request: pytest.FixtureRequest) -> dict[str, Any]:
-    """Settings that pick this test's waiting-room backend (a sync fixture: Redis's is one)."""
-    if deployment[0] == "redis":
-        return {"redis_url": request.getfixturevalue("flushed_redis")}
-    return {}
+# The three deployments of the waiting room (see tests/rooms.py).
+room_and_backend = rooms.room_and_backend
+room = rooms.room
+backend = rooms.backend
+room_settings = rooms.room_settings
 
 
 @pytest.fixture

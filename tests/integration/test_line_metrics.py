@@ -14,14 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from boxoffice.db import Database
 from boxoffice.line_metrics import LINES_SHOWN
-from tests import api, booking, conftest
+from tests import api, booking, conftest, rooms
 from tests.integration.test_sales_metrics import dashboard_expressions, two_worker_server
-
-DEPLOYMENTS = [
-    pytest.param(("database", "sqlite"), id="db-sqlite"),
-    pytest.param(("database", "postgres"), id="db-postgres"),
-    pytest.param(("redis", "postgres"), id="redis"),
-]
 
 # (metric name without its prefix, concert id) -> value
 Lines = dict[tuple[str, int], float]
@@ -32,23 +26,11 @@ LINE_FAMILIES = {
     "boxoffice_queue_oldest_wait_seconds",
 }
 
-
-@pytest.fixture(params=DEPLOYMENTS)
-def deployment(request: pytest.FixtureRequest) -> tuple[str, str]:
-    room, database = request.param
-    return room, database
-
-
-@pytest.fixture
-def backend(deployment: tuple[str, str]) -> str:
-    return deployment[1]
-
-
-@pytest.fixture
-def room_settings(deployment: tuple[str, str], request: pytest.FixtureRequest) -> dict[str, Any]:
-    if deployment[0] == "redis":
-        return {"redis_url": request.getfixturevalue("flushed_redis")}
-    return {}
+# The three deployments of the waiting room (see tests/rooms.py).
+room_and_backend = rooms.room_and_backend
+room = rooms.room
+backend = rooms.backend
+room_settings = rooms.room_settings
 
 
 @pytest.fixture

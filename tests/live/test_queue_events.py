@@ -10,11 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
 
 from boxoffice.db import Database
 from tests import api, booking
-from tests.servers import Server, clients_for, running_servers
+from tests.live import deployments
+from tests.live.deployments import Deployment, two_servers
+from tests.servers import Server
 from tests.sse import open_stream
 
 ROOMS = [
@@ -25,36 +26,20 @@ ROOMS = [
 
 
 @pytest.fixture(scope="module", params=ROOMS)
-def deployment(request: pytest.FixtureRequest) -> tuple[str, bool]:
+def deployment(request: pytest.FixtureRequest) -> Deployment:
     database, with_redis = request.param
     return database, with_redis
 
 
-@pytest.fixture
-def backend(deployment: tuple[str, bool]) -> str:
-    return deployment[0]
-
-
 @pytest.fixture(scope="module")
-def servers(request: pytest.FixtureRequest, deployment: tuple[str, bool]) -> Iterator[list[Server]]:
+def servers(request: pytest.FixtureRequest, deployment: Deployment) -> Iterator[list[Server]]:
     """Two server processes, with room for one admitted fan at a time."""
-    database, with_redis = deployment
-    url: str = request.getfixturevalue(f"{database}_url")
-    extra = {"redis_url": request.getfixturevalue("redis_url")} if with_redis else {}
-    with running_servers(url, count=2, queue_max_active=1, **extra) as bases:
+    with two_servers(request, deployment, queue_max_active=1) as bases:
         yield bases
 
 
-@pytest.fixture
-async def clients(
-    servers: list[Server], deployment: tuple[str, bool], request: pytest.FixtureRequest
-) -> Any:
-    if deployment[1]:
-        redis = aioredis.from_url(request.getfixturevalue("redis_url"))
-        await redis.flushdb()
-        await redis.aclose()
-    async with clients_for(servers) as per_server:
-        yield per_server
+backend = deployments.backend
+clients = deployments.clients
 
 
 async def join(client: httpx.AsyncClient, user: dict[str, Any], concert_id: int) -> str:

@@ -8,17 +8,17 @@ import asyncio
 import random
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
 from sqlalchemy import select
 
 from boxoffice.db import Database
 from boxoffice.tables import seat, seat_change
 from tests import api, booking
-from tests.servers import Server, clients_for, running_servers
+from tests.live import deployments
+from tests.live.deployments import Deployment, two_servers
+from tests.servers import Server
 from tests.sse import Event, Stream, open_stream
 
 DEPLOYMENTS = [
@@ -31,39 +31,22 @@ HOLD_SECONDS = 3.0
 
 
 @pytest.fixture(scope="module", params=DEPLOYMENTS)
-def deployment(request: pytest.FixtureRequest) -> tuple[str, bool]:
+def deployment(request: pytest.FixtureRequest) -> Deployment:
     database, with_redis = request.param
     return database, with_redis
 
 
-@pytest.fixture
-def backend(deployment: tuple[str, bool]) -> str:
-    return deployment[0]
-
-
 @pytest.fixture(scope="module")
-def servers(request: pytest.FixtureRequest, deployment: tuple[str, bool]) -> Iterator[list[Server]]:
+def servers(request: pytest.FixtureRequest, deployment: Deployment) -> Iterator[list[Server]]:
     """Two server processes per deployment, for the whole module."""
-    database, with_redis = deployment
-    url: str = request.getfixturevalue(f"{database}_url")
-    extra = {"redis_url": request.getfixturevalue("redis_url")} if with_redis else {}
-    with running_servers(
-        url, count=2, hold_ttl_seconds=HOLD_SECONDS, **booking.OPEN_DOORS, **extra
+    with two_servers(
+        request, deployment, hold_ttl_seconds=HOLD_SECONDS, **booking.OPEN_DOORS
     ) as bases:
         yield bases
 
 
-@pytest.fixture
-async def clients(
-    servers: list[Server], deployment: tuple[str, bool], request: pytest.FixtureRequest
-) -> Any:
-    if deployment[1]:
-        # The waiting room starts empty, as the emptied tables do.
-        redis = aioredis.from_url(request.getfixturevalue("redis_url"))
-        await redis.flushdb()
-        await redis.aclose()
-    async with clients_for(servers) as per_server:
-        yield per_server
+backend = deployments.backend
+clients = deployments.clients
 
 
 def seats_path(schedule_id: int) -> str:

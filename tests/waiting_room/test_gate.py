@@ -11,7 +11,7 @@ import httpx
 
 from boxoffice.db import Database
 from tests import api, booking
-from tests.waiting_room.conftest import RoomClientFactory
+from tests.rooms import RoomClientFactory
 
 PRICE = 10_000
 
@@ -118,10 +118,14 @@ async def test_a_token_for_another_concert_is_refused(
 async def test_a_token_is_refused_once_its_admission_ran_out(
     make_room_client: RoomClientFactory, db: Database
 ) -> None:
-    shop = await _shop(make_room_client, db, queue_active_ttl_seconds=1, hold_ttl_seconds=60)
+    # Long enough for the hold to go through inside the admission on a loaded machine.
+    admission_seconds = 3
+    shop = await _shop(
+        make_room_client, db, queue_active_ttl_seconds=admission_seconds, hold_ttl_seconds=60
+    )
     user, token = await _customer(shop)
     reservation_id = await _held(shop, user, token, 0)
-    await asyncio.sleep(1.1)
+    await asyncio.sleep(admission_seconds + 0.1)
     before = await _state(shop, [user])
 
     _refused(await _every_gate(shop, user, token, reservation_id))

@@ -11,7 +11,7 @@ import httpx
 
 from boxoffice.clock import utcnow
 from tests import api, booking
-from tests.waiting_room.conftest import RoomClientFactory
+from tests.rooms import RoomClientFactory
 
 EARLY = 12
 LATE = 4
