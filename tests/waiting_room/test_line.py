@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
 
 from boxoffice.db import Database
 from tests import api, booking
-from tests.waiting_room.conftest import RoomClientFactory
+from tests.rooms import RoomClientFactory
 
 
 async def _join(client: httpx.AsyncClient, user: dict[str, Any], concert_id: int) -> httpx.Response:
@@ -155,13 +156,19 @@ async def test_an_expired_user_joins_again_at_the_end_of_the_line(
 async def test_an_admission_runs_out_after_the_active_ttl_and_the_next_moves_in(
     make_room_client: RoomClientFactory,
 ) -> None:
-    client = await make_room_client(queue_max_active=1, queue_active_ttl_seconds=1)
+    # 3 s: the second admission must outlast a few polls on a loaded machine to be seen.
+    client = await make_room_client(queue_max_active=1, queue_active_ttl_seconds=3)
     concert = await api.create_concert(client)
     line = await _line(client, concert["id"], 2)
 
-    # The sweeper admits the next one without anyone asking; polling only observes it.
-    await asyncio.sleep(1.3)
+    # The sweeper admits the next one without anyone asking; polling only observes it (a
+    # loaded machine may take a few ticks longer).
+    await asyncio.sleep(3.3)
+    deadline = time.monotonic() + 10
     statuses = await _statuses(client, line)
+    while statuses != [("EXPIRED", None), ("ACTIVE", None)] and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        statuses = await _statuses(client, line)
 
     assert statuses[0] == ("EXPIRED", None)
     assert statuses[1] == ("ACTIVE", None)
