@@ -13,7 +13,7 @@ from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.tables import reservation
 from boxoffice.tickets.codes import ticket_code
-from tests import api
+from tests import api, booking
 from tests.conftest import JWT_SECRET, ClientFactory
 from tests.integration.test_errors import assert_problem
 from tests.tickets.purchase import Purchase, bought_seat
@@ -149,3 +149,25 @@ async def test_bad_check_in_bodies_are_validation_errors(
 ) -> None:
     response = await client.post("/admin/checkins", json=body, headers=api.ADMIN)
     assert_problem(response, 422, "VALIDATION_ERROR")
+
+
+async def test_a_ticket_used_at_the_door_is_not_cancelled_or_refunded(
+    make_client: ClientFactory, db: Database
+) -> None:
+    client = await make_client(**OPEN)
+    bought = await bought_seat(client)
+    assert (await check_in(client, await ticket_of(client, bought))).status_code == 200
+    balance = await booking.balance_of(db, bought.user["id"])
+
+    refused = await client.post(
+        f"/reservations/{bought.reservation['id']}/cancel", headers=bought.user["headers"]
+    )
+
+    problem = assert_problem(refused, 409, "RESERVATION_NOT_CANCELLABLE")
+    assert "used" in problem["detail"]
+    assert await booking.balance_of(db, bought.user["id"]) == balance
+    still = await client.get(
+        f"/reservations/{bought.reservation['id']}", headers=bought.user["headers"]
+    )
+    assert still.json()["status"] == "CONFIRMED"
+    await booking.assert_audit_passes(db)

@@ -96,6 +96,29 @@ async def test_a_fan_charges_joins_holds_pays_sees_the_ticket_cancels_and_is_ref
     await check_page(page)
 
 
+async def test_a_ticket_used_at_the_door_shows_so_and_offers_no_cancel(
+    fresh: Site, new_page: PageFactory
+) -> None:
+    concert_id = await _concert(fresh)
+    page = await new_page()
+    await sign_up(page, fresh.root, "Minseo")
+    await charge(page, fresh.root, 30_000)
+    await join_line(page, fresh.root, concert_id)
+    await _hold(page, "2")
+    await page.get_by_role("button", name="Pay").click()
+    await expect(page.get_by_text("Payment complete.")).to_be_visible()
+    code = await page.locator("code.ticket-code").inner_text()
+    async with httpx.AsyncClient(base_url=f"{fresh.root}/api/v1", timeout=30) as door:
+        scanned = await door.post("/admin/checkins", json={"code": code}, headers=api.ADMIN)
+    assert scanned.status_code == 200, scanned.text
+
+    await page.reload()
+
+    await expect(page.get_by_text("Used at the door")).to_be_visible()
+    await expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+    await check_page(page)
+
+
 async def test_the_second_fan_waits_at_position_one_and_moves_on_when_the_first_pays(
     fresh: Site, new_page: PageFactory
 ) -> None:

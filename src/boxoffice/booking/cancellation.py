@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from boxoffice import sales_metrics
 from boxoffice.booking import repository
 from boxoffice.booking.refunds import refund_booking
-from boxoffice.booking.schemas import ReservationOut
+from boxoffice.booking.schemas import ReservationOut, ReservationToCancel
 from boxoffice.clock import utcnow
 from boxoffice.db import Database
 from boxoffice.errors import ReservationNotCancellable, ReservationNotFound
@@ -30,10 +32,10 @@ async def cancel(db: Database, user_id: int, reservation_id: int) -> Reservation
                 conn, reservation_id, status, ReservationStatus.CANCELLED, now
             )
             await repository.free_seats(conn, [current.seat_id], now)
-        elif status == ReservationStatus.CONFIRMED and current.start_time > now:
+        elif _refundable(current, status, now):
             refunded = await refund_booking(conn, reservation_id, user_id, current.seat_id, now)
         else:
-            raise ReservationNotCancellable(_why_not_cancellable(status))
+            raise ReservationNotCancellable(_why_not_cancellable(current, status))
         view = await repository.find_view(conn, reservation_id, user_id, now)
         await work.commit()
     assert view is not None
@@ -42,7 +44,20 @@ async def cancel(db: Database, user_id: int, reservation_id: int) -> Reservation
     return view
 
 
-def _why_not_cancellable(status: ReservationStatus) -> str:
+def _refundable(current: ReservationToCancel, status: ReservationStatus, now: datetime) -> bool:
+    """A booking is refunded until its show starts, unless its ticket has let someone in. The
+    check-in takes the same row lock (its conditional update), so it and a cancel never both
+    go through."""
+    return (
+        status == ReservationStatus.CONFIRMED
+        and current.start_time > now
+        and current.checked_in_at is None
+    )
+
+
+def _why_not_cancellable(current: ReservationToCancel, status: ReservationStatus) -> str:
+    if status == ReservationStatus.CONFIRMED and current.checked_in_at is not None:
+        return "The ticket has already been used to enter."
     if status == ReservationStatus.CONFIRMED:
         return "The show has already started."
     if status == ReservationStatus.CANCELLED:

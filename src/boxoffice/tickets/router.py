@@ -28,7 +28,8 @@ async def get_ticket(
     reservation_id: ReservationId, user_id: CurrentUserId, db: Db, settings: AppSettings
 ) -> ETicketOut:
     """The e-ticket of a confirmed reservation: its code and the code as a QR symbol (SVG)."""
-    return await service.get_ticket(db, settings, user_id, reservation_id)
+    ticket = await service.get_ticket(db, settings, user_id, reservation_id)
+    return ETicketOut(reservation_id=ticket.reservation_id, code=ticket.code, qr_svg=ticket.qr_svg)
 
 
 @admin.post("/admin/checkins", summary="Check a ticket in")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from boxoffice import sales_metrics
@@ -13,12 +14,20 @@ from boxoffice.statuses import ReservationStatus
 from boxoffice.tickets import repository
 from boxoffice.tickets.codes import reservation_id_of, ticket_code
 from boxoffice.tickets.qr import qr_svg
-from boxoffice.tickets.schemas import CheckInOut, ETicketOut
+from boxoffice.tickets.schemas import CheckInOut
 
 
-async def get_ticket(
-    db: Database, settings: Settings, user_id: int, reservation_id: int
-) -> ETicketOut:
+@dataclass(frozen=True)
+class Ticket:
+    """A fan's ticket: its code, the code as a QR symbol, and when it let someone in."""
+
+    reservation_id: int
+    code: str
+    qr_svg: str
+    checked_in_at: datetime | None
+
+
+async def get_ticket(db: Database, settings: Settings, user_id: int, reservation_id: int) -> Ticket:
     async with db.reading() as conn:
         row = await repository.find_ticket(conn, reservation_id)
     if row is None or row.user_id != user_id:
@@ -28,7 +37,7 @@ async def get_ticket(
             f"Reservation {reservation_id} is not confirmed, so it has no ticket."
         )
     code = ticket_code(settings, reservation_id)
-    return ETicketOut(reservation_id=reservation_id, code=code, qr_svg=qr_svg(code))
+    return Ticket(reservation_id, code, qr_svg(code), row.checked_in_at)
 
 
 async def check_in(db: Database, settings: Settings, code: str) -> CheckInOut:
