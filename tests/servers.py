@@ -13,7 +13,13 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ADMIN_KEY, CHEAP_PASSWORD_HASHING, JWT_SECRET, RAISED_RATE_LIMITS
+from tests.conftest import (
+    ADMIN_KEY,
+    CHEAP_PASSWORD_HASHING,
+    JWT_SECRET,
+    RAISED_IN_FLIGHT_LIMIT,
+    RAISED_RATE_LIMITS,
+)
 
 
 class Server(str):
@@ -65,6 +71,7 @@ def running_servers(database_url: str, count: int = 2, **settings: Any) -> Itera
             for key, value in {
                 **CHEAP_PASSWORD_HASHING,
                 **RAISED_RATE_LIMITS,
+                **RAISED_IN_FLIGHT_LIMIT,
                 **SLOW_MACHINE_KEEP_ALIVE,
                 **settings,
             }.items()

@@ -32,6 +32,7 @@ from boxoffice.idempotency.http import Replayed, replay_response
 from boxoffice.live import changelog
 from boxoffice.live.hub import LiveSeats
 from boxoffice.live.router import router as live_router
+from boxoffice.load_shedding import LoadSheddingMiddleware
 from boxoffice.observability import ObservabilityMiddleware
 from boxoffice.operator.router import router as operator_router
 from boxoffice.problems import PROBLEM_JSON
@@ -139,6 +140,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added first, so it runs inside the observability middleware: refused bodies are counted
     # and logged like every other answer.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Outside the body limit (a refused request never reaches it) and inside observability
+    # (requests turned away are counted and logged as 503s).
+    app.add_middleware(LoadSheddingMiddleware, max_in_flight=settings.max_requests_in_flight)
     app.add_middleware(ObservabilityMiddleware)
     for router in (
         users_router,

@@ -49,10 +49,13 @@ def _settings() -> Settings:
 def serving_app() -> FastAPI:
     """The factory each server worker calls: logs as JSON lines, then builds the app."""
     from boxoffice.app import create_app
+    from boxoffice.gc_tuning import tune_for_serving
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_for_serving()
+    return app
 
 
 async def _load_demo(url: str) -> bool:
@@ -228,9 +231,13 @@ def openapi_document(
     ] = None,
 ) -> None:
     """Print the OpenAPI document the service serves at /openapi.json, or write it to a file."""
-    from boxoffice.openapi import render, served_document
+    from boxoffice.app import create_app
+    from boxoffice.openapi import render
 
-    text = render(served_document())
+    # The document the service serves, whatever the settings (they change no route). The app
+    # is never started: building it touches no database.
+    settings = Settings(_env_file=None, env="development", database_url="sqlite:///unused.db")
+    text = render(create_app(settings).openapi())
     if output is None:
         typer.echo(text, nl=False)
     else:

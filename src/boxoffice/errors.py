@@ -165,7 +165,8 @@ class ReservationNotPayable(Conflict):
 
 
 class ReservationNotCancellable(Conflict):
-    """The reservation cannot be cancelled (expired, already cancelled, or the show has started)."""
+    """The reservation cannot be cancelled (expired, already cancelled, its ticket already used at
+    the door, or the show has started)."""
 
     code, title = "RESERVATION_NOT_CANCELLABLE", "Reservation not cancellable"
 
@@ -257,7 +258,8 @@ class RateLimited(DomainError):
 
 
 class ServiceUnavailable(DomainError):
-    """The database or Redis cannot be reached; nothing was changed."""
+    """The database or Redis cannot be reached, or the service is at capacity; nothing was
+    changed."""
 
     status, code, title = 503, "SERVICE_UNAVAILABLE", "Service unavailable"
 

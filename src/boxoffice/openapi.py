@@ -149,15 +149,5 @@ def _object_example(schema: dict[str, Any], schemas: dict[str, Any]) -> Any:
     return example
 
 
-def served_document() -> dict[str, Any]:
-    """The document the service serves, whatever the settings (they change no route)."""
-    from boxoffice.app import create_app
-    from boxoffice.config import Settings
-
-    # Never opened: building the app touches no database.
-    settings = Settings(_env_file=None, env="development", database_url="sqlite:///unused.db")
-    return create_app(settings).openapi()
-
-
 def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
