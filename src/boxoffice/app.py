@@ -54,6 +54,7 @@ API_PREFIX = "/api/v1"
 # Keys are kept for a day; deleting the old ones once a minute per process is plenty.
 PURGE_IDEMPOTENCY_KEYS_EVERY_SECONDS = 60.0
 PRUNE_SEAT_CHANGES_EVERY_SECONDS = 30.0
+FORGET_ENDED_ADMISSIONS_EVERY_SECONDS = 60.0
 DOCS_ASSETS = "/docs/assets"
 SWAGGER_UI_PARAMETERS = {
     # Swagger UI would otherwise show a badge fetched from validator.swagger.io.
@@ -104,6 +105,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     lambda: idempotency.purge_expired(db), PURGE_IDEMPOTENCY_KEYS_EVERY_SECONDS
                 ),
                 "admit from waiting rooms": room.tick,
+                "forget ended admissions": throttled(
+                    lambda: expiry.forget_ended_admissions(db, settings.queue_active_ttl_seconds),
+                    FORGET_ENDED_ADMISSIONS_EVERY_SECONDS,
+                ),
                 "prune seat changes": throttled(
                     lambda: changelog.prune(db, utcnow() - changelog.RETENTION),
                     PRUNE_SEAT_CHANGES_EVERY_SECONDS,

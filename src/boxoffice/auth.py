@@ -10,6 +10,7 @@ from typing import Annotated
 import jwt
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
 
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
@@ -17,7 +18,7 @@ from boxoffice.db import Database
 from boxoffice.errors import AdminKeyInvalid, CsrfRejected, ServiceUnavailable, Unauthenticated
 from boxoffice.problems import answers
 from boxoffice.sessions import check_api_csrf, session_access_token
-from boxoffice.users.repository import user_exists
+from boxoffice.tables import users
 
 ALGORITHM = "HS256"
 # Security schemes, so that the docs' Authorize button fills the headers. None of them answers
@@ -122,7 +123,8 @@ async def require_existing_user(request: Request, user_id: int) -> None:
         return
     db: Database = request.app.state.db
     async with db.reading() as conn:
-        exists = await user_exists(conn, user_id)
+        found = await conn.execute(select(users.c.id).where(users.c.id == user_id))
+        exists = found.first() is not None
     if not exists:
         raise Unauthenticated("The bearer token names no user of this service.")
     if len(known) >= _KNOWN_USERS_MAX:

@@ -10,10 +10,11 @@ from typing import Any
 import asyncpg
 from sqlalchemy import Row, Select, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, Result, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from boxoffice.pg_driver import DriverConnection, HotStatement
 from boxoffice.tables import metadata
 from boxoffice.unit_of_work import Recorder, UnitOfWork
 
@@ -79,8 +80,9 @@ def is_unavailable(error: DBAPIError) -> bool:
         return True
     # The server closing a connection while a statement is being sent on it can leave
     # asyncpg's protocol state behind ("cannot switch to state ..."): the connection is gone.
+    # (The driver's own error is `orig` itself when the statement went to the driver directly.)
     cause = error.orig.__cause__ if error.orig is not None else None
-    return isinstance(cause, asyncpg.exceptions.InternalClientError)
+    return any(isinstance(e, asyncpg.exceptions.InternalClientError) for e in (error.orig, cause))
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,27 @@ class Timeouts:
 _CLIENT_GRACE_SECONDS = 2.0
 
 
+def _drop_timed_out_connection(context: ExceptionContext) -> None:
+    """A statement the client gave up on (no answer within `command_timeout`) leaves its
+    connection mid-protocol: rolling it back, or the next statement, would first wait for the
+    slow server's answer, and a request would spend a timeout per step. The connection is
+    closed instead, and the pool opens a fresh one when it is next needed; the other
+    connections are kept, since one slow answer says nothing of them."""
+    if isinstance(context.original_exception, TimeoutError):
+        context.is_disconnect = True
+        context.invalidate_pool_on_disconnect = False
+
+
+def _close_at_once(dbapi_connection: Any, _record: Any, _error: BaseException | None) -> None:
+    """A connection the pool drops is dead or stuck. SQLAlchemy would first close it politely,
+    waiting up to 2 s for a goodbye from a server that may not answer at all; the request
+    waiting on it would spend that too. Cut it instead: the server ends its session (rolling
+    back whatever was open) as soon as it sees the socket close."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if isinstance(driver, asyncpg.Connection):
+        driver.terminate()
+
+
 class Database:
     def __init__(self, url: str, pool_size: int = 10, timeouts: Timeouts | None = None) -> None:
         self.url = async_url(url)
@@ -111,7 +134,7 @@ class Database:
         )
 
     def _postgres_engine(self, pool_size: int, timeouts: Timeouts) -> AsyncEngine:
-        return create_async_engine(
+        engine = create_async_engine(
             self.url,
             pool_size=pool_size,
             # No overflow: a connection opened for a burst is closed again when it is returned,
@@ -128,6 +151,9 @@ class Database:
                 "server_settings": {"statement_timeout": f"{round(timeouts.statement * 1000)}"},
             },
         )
+        event.listen(engine.sync_engine, "handle_error", _drop_timed_out_connection)
+        event.listen(engine.sync_engine.pool, "invalidate", _close_at_once)
+        return engine
 
     def _sqlite_engine(self) -> AsyncEngine:
         engine = create_async_engine(self.url, connect_args={"timeout": 30})
@@ -204,6 +230,36 @@ class Database:
             await conn.commit()
 
     @asynccontextmanager
+    async def on_driver(self) -> AsyncIterator[DriverConnection]:
+        """PostgreSQL only: a pooled connection's driver, for statements that each commit by
+        themselves, without SQLAlchemy's layers in between (see `boxoffice.pg_driver`)."""
+        assert not self.is_sqlite, "SQLite statements go through SQLAlchemy"
+        async with self.engine.connect() as conn:
+            yield DriverConnection(conn, await conn.get_raw_connection())
+
+    async def read_one(self, read: HotStatement, **params: Any) -> dict[str, Any] | None:
+        """The row a hot read returns, by column name, or None: on PostgreSQL straight from
+        the driver, on SQLite through SQLAlchemy."""
+        if self.is_sqlite:
+            async with self.reading() as conn:
+                return _first(await conn.execute(read.statement, params))
+        return await self._fetch_on_driver(read, params)
+
+    async def write_one(self, write: HotStatement, **params: Any) -> dict[str, Any] | None:
+        """The row a hot write returns (RETURNING), or None; the write commits by itself."""
+        if self.is_sqlite:
+            async with self.single_statement() as conn:
+                return _first(await conn.execute(write.statement, params))
+        return await self._fetch_on_driver(write, params)
+
+    async def _fetch_on_driver(
+        self, hot: HotStatement, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        async with self.on_driver() as driver:
+            record = await driver.fetchrow(hot.sql, *hot.args(params))
+        return None if record is None else hot.row(record)
+
+    @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction in which every statement sees the same moment."""
         async with self.engine.connect() as conn:
@@ -226,3 +282,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _first(result: Result[Any]) -> dict[str, Any] | None:
+    row = result.first()
+    return None if row is None else dict(row._mapping)

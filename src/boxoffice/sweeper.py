@@ -35,19 +35,53 @@ def throttled(job: Job, every_seconds: float) -> Job:
     return run
 
 
+# While a job keeps failing the same way (a database that is down fails every job every tick),
+# its traceback is logged once, then one line this often, then one line when it recovers.
+REPEAT_LOG_SECONDS = 30.0
+
+
+class _Failures:
+    """How one job has been failing: what it last failed with, how often in a row, and when
+    the next reminder is due."""
+
+    def __init__(self) -> None:
+        self.kind: tuple[type[BaseException], str] | None = None
+        self.count = 0
+        self.next_log = 0.0
+
+    def failed(self, name: str, error: Exception) -> None:
+        kind = (type(error), str(error))
+        now = time.monotonic()
+        self.count += 1
+        if kind != self.kind:
+            self.kind, self.count, self.next_log = kind, 1, now + REPEAT_LOG_SECONDS
+            log.error("sweep job %s failed; it runs again next interval", name, exc_info=error)
+        elif now >= self.next_log:
+            self.next_log = now + REPEAT_LOG_SECONDS
+            log.error("sweep job %s still failing (%d times): %r", name, self.count, error)
+
+    def succeeded(self, name: str) -> None:
+        if self.kind is not None:
+            log.warning("sweep job %s works again after %d failures", name, self.count)
+            self.kind, self.count = None, 0
+
+
 class Sweeper:
     def __init__(self, jobs: dict[str, Job], interval_seconds: float) -> None:
         self._jobs = jobs
         self._interval = interval_seconds
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._failures = {name: _Failures() for name in jobs}
 
     async def run_once(self) -> None:
         for name, job in self._jobs.items():
             try:
                 await job()
-            except Exception:
-                log.exception("sweep job %s failed; it runs again next interval", name)
+            except Exception as error:
+                self._failures[name].failed(name, error)
+            else:
+                self._failures[name].succeeded(name)
 
     async def _loop(self) -> None:
         while not self._stopping.is_set():

@@ -263,6 +263,22 @@ seat_change = Table(
     sqlite_autoincrement=True,
 )
 
+# Admissions that a payment has ended (migration 0013). A payment that leaves its user no live
+# hold in the concert writes the row in its own transaction, under the user's row lock; a hold
+# takes the same lock and refuses a token found here. So a hold racing the payment that ends its
+# admission either commits first (and is counted) or is refused, whatever the waiting room's
+# backend, and telling the waiting room can wait until after the commit.
+# The sweeper forgets a row once its admission would have run out anyway (`booking.expiry`).
+admission_end = Table(
+    "admission_end",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("concert_id", ForeignKey("concert.id"), nullable=False),
+    Column("ended_at", UTCDateTime(), nullable=False),
+    Index(None, "ended_at"),
+)
+
 idempotency_key = Table(
     "idempotency_key",
     metadata,

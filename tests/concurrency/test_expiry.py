@@ -126,7 +126,7 @@ async def test_an_expired_hold_is_not_payable_and_its_seat_goes_at_once(
 async def test_payments_racing_the_sweepers_at_the_edge_of_expiry(
     servers: list[Server], db: Database
 ) -> None:
-    """Each payment is sent between 0.2 s before and 0.1 s after its hold's expiry, while the
+    """Each payment is sent between 0.6 s before and 0.1 s after its hold's expiry, while the
     sweepers expire holds every 0.05 s in three processes and a rival grabs at the same seat.
     Whatever wins, a seat is never both paid for and free, and no won goes astray."""
     count = 100
@@ -149,7 +149,9 @@ async def test_payments_racing_the_sweepers_at_the_edge_of_expiry(
             expires_at = booking.parse_time(hold["expires_at"])
 
             async def paying() -> tuple[datetime, httpx.Response, datetime]:
-                await booking.sleep_until(expires_at + timedelta(seconds=rng.uniform(-0.2, 0.1)))
+                # Early enough for some payments to land on time even when a loaded machine
+                # takes a few hundred milliseconds to answer.
+                await booking.sleep_until(expires_at + timedelta(seconds=rng.uniform(-0.6, 0.1)))
                 sent = utcnow()
                 response = await booking.pay(clients[(n + 1) % 3], payer_h[n], hold["id"])
                 return sent, response, utcnow()

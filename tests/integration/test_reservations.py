@@ -300,7 +300,7 @@ async def test_an_expired_hold_lets_the_seat_go_before_any_sweep(
 ) -> None:
     # The sweeper runs once at start, then not for an hour: expiry must not depend on it.
     client, concert, schedule = await _shop(
-        make_client, seats=3, hold_ttl_seconds=1, sweep_interval_seconds=3600, hold_limit=1
+        make_client, seats=3, hold_ttl_seconds=3, sweep_interval_seconds=3600, hold_limit=1
     )
     owner, headers = await _customer(client, concert["id"])
     _, next_fan = await _customer(client, concert["id"])
@@ -338,7 +338,7 @@ async def test_the_sweeper_puts_expired_holds_back_on_sale(
     make_client: ClientFactory, db: Database
 ) -> None:
     client, concert, schedule = await _shop(
-        make_client, seats=3, hold_ttl_seconds=1, sweep_interval_seconds=0.1
+        make_client, seats=3, hold_ttl_seconds=3, sweep_interval_seconds=0.1
     )
     seats = await booking.seat_ids(db, schedule["id"])
     holds = []

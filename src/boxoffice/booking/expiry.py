@@ -1,7 +1,10 @@
-"""The sweep that settles expired holds. Readers already treat them as expired (see
-`boxoffice.liveness`); the sweep marks them so and puts their seats back on sale."""
+"""The sweeps of what has run out: expired holds, which readers already treat as expired (see
+`boxoffice.liveness`) and the sweep marks so, putting their seats back on sale; and the record
+of admissions that payments ended, once those admissions would have run out anyway."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from boxoffice import sales_metrics
 from boxoffice.booking import repository
@@ -9,6 +12,10 @@ from boxoffice.clock import utcnow
 from boxoffice.db import Database
 
 SWEEP_BATCH = 500
+FORGET_BATCH = 5000
+# Kept this long past the longest admission: room for a TTL setting lowered while older
+# admissions still run, and for clocks that differ between processes.
+KEPT_PAST_ADMISSION = timedelta(hours=1)
 
 
 async def sweep_expired_holds(db: Database) -> int:
@@ -24,3 +31,12 @@ async def sweep_expired_holds(db: Database) -> int:
         await work.commit()
     sales_metrics.count_expiries(len(expired))
     return len(expired)
+
+
+async def forget_ended_admissions(db: Database, admission_seconds: float) -> int:
+    """A hold checks a token against `admission_end` only while the waiting room may still call
+    it ACTIVE, which is never longer than an admission lasts from its start, and so from the
+    payment that ended it."""
+    before = utcnow() - timedelta(seconds=admission_seconds) - KEPT_PAST_ADMISSION
+    async with db.transaction() as conn:
+        return await repository.forget_ended_admissions(conn, before, FORGET_BATCH)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -9,12 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice import sales_metrics
 from boxoffice.booking import repository
-from boxoffice.booking.schemas import ReservationOut, SeatToHold
+from boxoffice.booking.schemas import HoldCall, HolderAtSeat, ReservationOut, SeatToHold
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.db import Database, is_unique_violation
 from boxoffice.errors import (
     HoldLimitReached,
+    QueueTokenInvalid,
     ReservationNotFound,
     SeatNotFound,
     SeatUnavailable,
@@ -27,23 +29,92 @@ from boxoffice.statuses import ReservationStatus
 from boxoffice.users.standing import ensure_not_blocked
 
 
+@dataclass(frozen=True)
+class _Held:
+    reservation: ReservationOut
+    # The seat came from a hold that had expired unswept.
+    took_over: bool
+
+
 async def hold(
     db: Database, settings: Settings, user_id: int, seat_id: int, admission: Admission
 ) -> ReservationOut:
     """Take the seat for `hold_ttl_seconds`. The seat row's compare-and-set decides between
-    concurrent takers; the unique index over live reservations backs it up."""
+    concurrent takers; the unique index over live reservations backs it up. On PostgreSQL the
+    whole hold is one call of `boxoffice_hold()`; SQLite runs the same steps one by one."""
+    if db.is_sqlite:
+        held = await _hold_step_by_step(db, settings, user_id, seat_id, admission)
+    else:
+        held = await _hold_in_one_call(db, settings, user_id, seat_id, admission)
+    sales_metrics.count_hold()
+    sales_metrics.count_expiries(1 if held.took_over else 0)
+    return held.reservation
+
+
+async def _hold_in_one_call(
+    db: Database, settings: Settings, user_id: int, seat_id: int, admission: Admission
+) -> _Held:
+    try:
+        async with db.on_driver() as conn:
+            call = await repository.hold_in_one_call(
+                conn,
+                user_id,
+                seat_id,
+                admission,
+                utcnow(),
+                settings.hold_ttl_seconds,
+                settings.hold_limit,
+            )
+    except IntegrityError as error:
+        _refuse_if_seat_taken(error, seat_id)
+        raise
+    if call.outcome == "BUSY":
+        # Another request of this user holds their row: wait for it the step-by-step way.
+        return await _hold_step_by_step(db, settings, user_id, seat_id, admission)
+    if call.outcome == "HELD" and call.holder is not None and call.holder.seat is not None:
+        assert call.reservation_id is not None and call.expires_at is not None
+        reservation = _reservation(
+            call.reservation_id, user_id, call.holder.seat, call.expires_at, call.held_at
+        )
+        return _Held(reservation, call.took_over)
+    raise _refusal(call, settings, user_id, seat_id, admission)
+
+
+def _refusal(
+    call: HoldCall, settings: Settings, user_id: int, seat_id: int, admission: Admission
+) -> Exception:
+    """The error for a hold the function refused, from what it read under the user's lock."""
+    if call.holder is None:
+        return UserNotFound(f"User {user_id} does not exist.")
+    if call.outcome == "ADMISSION_ENDED":
+        return _admission_ended()
+    target = _check_holder(call.holder, settings, user_id, seat_id)
+    if call.outcome == "SEAT_TAKEN":
+        return _seat_unavailable(target)
+    admission.require(target.concert_id)
+    require_on_sale(target.schedule_id, target.start_time, target.cancelled_at, call.held_at)
+    # Cancelled between the function's first read and its on-sale check.
+    return closed(target.schedule_id)
+
+
+async def _hold_step_by_step(
+    db: Database, settings: Settings, user_id: int, seat_id: int, admission: Admission
+) -> _Held:
     now = utcnow()
-    target: SeatToHold | None = None
     try:
         async with db.unit_of_work() as work:
-            target = await _lock_holder_and_seat(work.conn, settings, user_id, seat_id, now)
+            found = await repository.lock_holder_at_seat(work.conn, user_id, seat_id, now)
+            if found is None:
+                raise UserNotFound(f"User {user_id} does not exist.")
+            target = _check_holder(found, settings, user_id, seat_id)
             admission.require(target.concert_id)
             # The lock may have kept us waiting: a hold on the seat that has expired meanwhile
             # is expired, the show may have started, and this hold's clock starts now.
             now = utcnow()
             require_on_sale(target.schedule_id, target.start_time, target.cancelled_at, now)
             # With the user's row locked, a payment of theirs cannot end the admission under us.
-            await admission.confirm(work.conn)
+            if await repository.admission_ended(work.conn, admission.token):
+                raise _admission_ended()
             expires_at = now + timedelta(seconds=settings.hold_ttl_seconds)
             took_over_expired = await _take_seat(work.conn, target, now)
             reservation_id = await repository.insert_hold(
@@ -53,11 +124,14 @@ async def hold(
                 raise closed(target.schedule_id)
             await work.commit()
     except IntegrityError as error:
-        if target is not None and is_unique_violation(error, "uq_reservation_live_seat"):
-            raise _seat_unavailable(target) from error
+        _refuse_if_seat_taken(error, seat_id)
         raise
-    sales_metrics.count_hold()
-    sales_metrics.count_expiries(1 if took_over_expired else 0)
+    return _Held(_reservation(reservation_id, user_id, target, expires_at, now), took_over_expired)
+
+
+def _reservation(
+    reservation_id: int, user_id: int, target: SeatToHold, expires_at: datetime, now: datetime
+) -> ReservationOut:
     return ReservationOut(
         id=reservation_id,
         user_id=user_id,
@@ -71,12 +145,11 @@ async def hold(
     )
 
 
-async def _lock_holder_and_seat(
-    conn: AsyncConnection, settings: Settings, user_id: int, seat_id: int, now: datetime
+def _check_holder(
+    found: HolderAtSeat, settings: Settings, user_id: int, seat_id: int
 ) -> SeatToHold:
-    found = await repository.lock_holder_at_seat(conn, user_id, seat_id, now)
-    if found is None:
-        raise UserNotFound(f"User {user_id} does not exist.")
+    """The seat to hold, once the holder may hold it: not blocked, the seat known, under the
+    hold limit."""
     ensure_not_blocked(user_id, found.blocked_at)
     if found.seat is None:
         raise SeatNotFound(f"Seat {seat_id} does not exist.")
@@ -86,6 +159,19 @@ async def _lock_holder_and_seat(
             f"the limit is {settings.hold_limit}."
         )
     return found.seat
+
+
+def _admission_ended() -> QueueTokenInvalid:
+    return QueueTokenInvalid(
+        "Your admission ended with your last payment in this concert; join the line again."
+    )
+
+
+def _refuse_if_seat_taken(error: IntegrityError, seat_id: int) -> None:
+    """The live-seat index refused a second hold of the seat (a backstop: the compare-and-set
+    decides first)."""
+    if is_unique_violation(error, "uq_reservation_live_seat"):
+        raise SeatUnavailable(f"Seat {seat_id} is held or sold.") from error
 
 
 async def _take_seat(conn: AsyncConnection, target: SeatToHold, now: datetime) -> bool:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
 from boxoffice import sales_metrics
 from boxoffice.booking import repository
-from boxoffice.booking.schemas import PaymentOut, ReservationToPay
+from boxoffice.booking.schemas import PaymentOut, ReservationToPay, StoredAnswer
 from boxoffice.clock import utcnow
 from boxoffice.db import Database, is_unique_violation
 from boxoffice.errors import (
@@ -19,15 +21,22 @@ from boxoffice.errors import (
     ReservationNotFound,
     ReservationNotPayable,
 )
+from boxoffice.idempotency.store import AnswerRecorder, answered_meanwhile
 from boxoffice.queue.backend import WaitingRoom
 from boxoffice.queue.service import Admission
 from boxoffice.showtime import require_on_sale
 from boxoffice.statuses import PaymentStatus, ReservationStatus
-from boxoffice.unit_of_work import Recorder
 from boxoffice.users import ledger
 from boxoffice.users.standing import ensure_not_blocked
 
 log = logging.getLogger("boxoffice.booking")
+
+
+@dataclass(frozen=True)
+class _Paid:
+    payment: PaymentOut
+    # The user's live holds left in the concert after this payment.
+    holds_left: int
 
 
 async def pay(
@@ -36,11 +45,71 @@ async def pay(
     user_id: int,
     reservation_id: int,
     admission: Admission,
-    recorder: Recorder | None = None,
+    recorder: AnswerRecorder | None = None,
 ) -> PaymentOut:
-    """Debit the balance, record the payment and confirm the hold, all in one unit of work.
-    A short balance keeps a FAILED payment (and the answer, under an Idempotency-Key) and
-    changes nothing else."""
+    """Debit the balance, record the payment and confirm the hold, all in one transaction. A
+    short balance keeps a FAILED payment (and the answer, under an Idempotency-Key) and changes
+    nothing else. On PostgreSQL a payment that goes through is one call of `boxoffice_pay()`;
+    anything irregular, and every payment on SQLite, takes the steps one by one, which say
+    why. A payment that leaves no live hold in the concert ends the admission: in its own
+    transaction for the holds (see `tables.admission_end`), then in the waiting room."""
+    paid = None
+    if not db.is_sqlite:
+        paid = await _pay_in_one_call(db, user_id, reservation_id, admission, recorder)
+    if paid is None:
+        paid = await _pay_step_by_step(db, user_id, reservation_id, admission, recorder)
+    sales_metrics.count_sale(paid.payment.amount)
+    if paid.holds_left == 0:
+        await _give_up_place(room, user_id, admission.concert_id)
+    return paid.payment
+
+
+async def _pay_in_one_call(
+    db: Database,
+    user_id: int,
+    reservation_id: int,
+    admission: Admission,
+    recorder: AnswerRecorder | None,
+) -> _Paid | None:
+    """The payment as one call; None when it is irregular and nothing was changed."""
+    now = utcnow()
+    answer = PaymentOut(
+        id=0,
+        reservation_id=reservation_id,
+        user_id=user_id,
+        amount=0,
+        status=PaymentStatus.SUCCESS,
+        created_at=now,
+    )
+    stored = None
+    if recorder is not None:
+        body = json.dumps(recorder.payload(answer))
+        stored = StoredAnswer(recorder.claim_id, recorder.success_status, body)
+    try:
+        async with db.on_driver() as conn:
+            call = await repository.pay_in_one_call(
+                conn, user_id, reservation_id, admission, now, stored
+            )
+    except IntegrityError as error:
+        _refuse_if_paid_already(error, reservation_id)
+        raise
+    if call.outcome == "CLAIM_LOST":
+        raise answered_meanwhile()
+    if call.outcome != "PAID":
+        return None
+    assert call.payment_id is not None and call.amount is not None
+    assert call.holds_left is not None
+    payment = answer.model_copy(update={"id": call.payment_id, "amount": call.amount})
+    return _Paid(payment, call.holds_left)
+
+
+async def _pay_step_by_step(
+    db: Database,
+    user_id: int,
+    reservation_id: int,
+    admission: Admission,
+    recorder: AnswerRecorder | None,
+) -> _Paid:
     now = utcnow()
     try:
         async with db.unit_of_work(recorder) as work:
@@ -80,17 +149,23 @@ async def pay(
             holds_left = await repository.count_live_holds_in_concert(
                 work.conn, user_id, target.concert_id, now
             )
+            if holds_left == 0:
+                # The debit locked the user's row: no hold of theirs commits in between.
+                await repository.end_admission(
+                    work.conn, admission.token, user_id, target.concert_id, now
+                )
             await work.commit(paid)
     except IntegrityError as error:
-        # The database's own "one successful payment per reservation" (never reached while the
-        # confirmation above holds; it backs that up).
-        if is_unique_violation(error, "uq_payment_success_reservation"):
-            raise ReservationNotPayable(f"Reservation {reservation_id} is already paid.") from error
+        _refuse_if_paid_already(error, reservation_id)
         raise
-    sales_metrics.count_sale(paid.amount)
-    if holds_left == 0:
-        await _hand_over_admission(db, room, user_id, target.concert_id)
-    return paid
+    return _Paid(paid, holds_left)
+
+
+def _refuse_if_paid_already(error: IntegrityError, reservation_id: int) -> None:
+    """The database's own "one successful payment per reservation" (never reached while the
+    confirmation of the hold holds; it backs that up)."""
+    if is_unique_violation(error, "uq_payment_success_reservation"):
+        raise ReservationNotPayable(f"Reservation {reservation_id} is already paid.") from error
 
 
 def _ensure_payable(target: ReservationToPay, now: datetime) -> None:
@@ -103,23 +178,12 @@ def _ensure_payable(target: ReservationToPay, now: datetime) -> None:
         )
 
 
-async def _hand_over_admission(
-    db: Database, room: WaitingRoom, user_id: int, concert_id: int
-) -> None:
-    """The user held nothing more in this concert when the payment committed: their place in
-    line goes to the next person. A hold of theirs may have committed since, so the count is
-    taken again, and the admission ended, with the user's row locked: a hold takes that lock
-    before it asks whether the admission still holds (`Admission.confirm`), so it either
-    committed before this count or finds the admission ended. The payment has committed by
-    now: a failure here only delays the hand-over until the admission expires by itself."""
+async def _give_up_place(room: WaitingRoom, user_id: int, concert_id: int) -> None:
+    """Give the user's place in line to the next person. The payment has committed, and with
+    it the end of the admission for holds: a failure here only delays the next person until
+    the admission expires by itself."""
     try:
-        async with db.unit_of_work() as work:
-            await repository.lock_user(work.conn, user_id)
-            if not await repository.count_live_holds_in_concert(
-                work.conn, user_id, concert_id, utcnow()
-            ):
-                await room.finish(concert_id, user_id, within=work.conn)
-            await work.commit()
+        await room.finish(concert_id, user_id)
     except Exception:
         log.exception("could not end the waiting-room admission after a payment")
 

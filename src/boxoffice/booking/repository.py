@@ -7,6 +7,7 @@ payments, cancellations and the sweeper.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -22,22 +23,37 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.booking.schemas import (
+    AdmissionRef,
+    HoldCall,
     HolderAtSeat,
+    PayCall,
     PaymentOut,
     ReservationOut,
     ReservationToCancel,
     ReservationToEnd,
     ReservationToPay,
     SeatToHold,
+    StoredAnswer,
 )
 from boxoffice.db import Record, for_update, skip_locked
 from boxoffice.liveness import is_expired_hold, is_live_hold, shown_status
+from boxoffice.pg_driver import DriverConnection
 from boxoffice.showtime import is_on_sale
 from boxoffice.statuses import SEAT_OCCUPYING, PaymentStatus, ReservationStatus, SeatStatus
-from boxoffice.tables import Money, UTCDateTime, concert_schedule, payment, reservation, seat, users
+from boxoffice.tables import (
+    Money,
+    UTCDateTime,
+    admission_end,
+    concert_schedule,
+    payment,
+    reservation,
+    seat,
+    users,
+)
 
 _NOW = bindparam("now", type_=UTCDateTime())
 # Reservations that occupy their seat (the statuses of the live-seat index).
@@ -100,18 +116,26 @@ async def lock_holder_at_seat(
     row = (await conn.execute(_LOCK_HOLDER_AT_SEAT, params)).first()
     if row is None:
         return None
-    found = None
-    if row.seat_id is not None:
-        found = SeatToHold(
-            seat_id=row.seat_id,
-            schedule_id=row.schedule_id,
-            concert_id=row.concert_id,
-            seat_number=row.seat_number,
-            price=row.price,
-            start_time=row.start_time,
-            cancelled_at=row.cancelled_at,
-        )
-    return HolderAtSeat(blocked_at=row.blocked_at, live_holds=row.live_holds, seat=found)
+    return HolderAtSeat(
+        blocked_at=row.blocked_at, live_holds=row.live_holds, seat=_seat(row._mapping)
+    )
+
+
+def _seat(row: Mapping[str, Any]) -> SeatToHold | None:
+    """The seat to hold, from a row of the holder's lock or of `boxoffice_hold()` (read by
+    column name: either a SQLAlchemy row's mapping or a driver record); None when the seat is
+    unknown."""
+    if row["seat_id"] is None:
+        return None
+    return SeatToHold(
+        seat_id=row["seat_id"],
+        schedule_id=row["schedule_id"],
+        concert_id=row["concert_id"],
+        seat_number=row["seat_number"],
+        price=int(row["price"]),
+        start_time=row["start_time"],
+        cancelled_at=row["cancelled_at"],
+    )
 
 
 async def expire_stale_hold_on_seat(conn: AsyncConnection, seat_id: int, now: datetime) -> bool:
@@ -217,6 +241,107 @@ async def count_live_holds_in_concert(
     return count
 
 
+# --- Admissions that a payment ended ------------------------------------------------------
+
+
+async def admission_ended(conn: AsyncConnection, token: str) -> bool:
+    found = await conn.execute(select(admission_end.c.token).where(admission_end.c.token == token))
+    return found.first() is not None
+
+
+async def forget_ended_admissions(conn: AsyncConnection, before: datetime, limit: int) -> int:
+    """Delete up to `limit` of the rows of admissions ended before `before`, oldest first."""
+    oldest = (
+        select(admission_end.c.token)
+        .where(admission_end.c.ended_at < before)
+        .order_by(admission_end.c.ended_at)
+        .limit(limit)
+    )
+    result = await conn.execute(admission_end.delete().where(admission_end.c.token.in_(oldest)))
+    return int(result.rowcount)
+
+
+async def end_admission(
+    conn: AsyncConnection, token: str, user_id: int, concert_id: int, now: datetime
+) -> None:
+    """For a caller holding the user's row lock, whose payment left no live hold in the
+    concert."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    await conn.execute(
+        dialect.insert(admission_end)
+        .values(token=token, user_id=user_id, concert_id=concert_id, ended_at=now)
+        .on_conflict_do_nothing()
+    )
+
+
+# --- The hold and the payment in one call (PostgreSQL; see `booking.procedures`) -----------
+
+# Sent to the driver directly (see `boxoffice.pg_driver`): the hottest statements of a drop.
+_HOLD_CALL = "SELECT * FROM boxoffice_hold($1, $2, $3, $4, $5, $6, $7)"
+
+
+async def hold_in_one_call(
+    conn: DriverConnection,
+    user_id: int,
+    seat_id: int,
+    admission: AdmissionRef,
+    now: datetime,
+    ttl_seconds: float,
+    hold_limit: int,
+) -> HoldCall:
+    row = await conn.fetchrow(
+        _HOLD_CALL,
+        user_id,
+        seat_id,
+        admission.concert_id,
+        admission.token,
+        now,
+        ttl_seconds,
+        hold_limit,
+    )
+    holder = None
+    if row["outcome"] != "USER_NOT_FOUND":
+        holder = HolderAtSeat(row["blocked_at"], row["live_holds"] or 0, _seat(row))
+    return HoldCall(
+        outcome=row["outcome"],
+        holder=holder,
+        reservation_id=row["reservation_id"],
+        took_over=bool(row["took_over"]),
+        held_at=row["held_at"] or now,
+        expires_at=row["expires_at"],
+    )
+
+
+_PAY_CALL = "SELECT * FROM boxoffice_pay($1, $2, $3, $4, $5, $6, $7, $8)"
+
+
+async def pay_in_one_call(
+    conn: DriverConnection,
+    user_id: int,
+    reservation_id: int,
+    admission: AdmissionRef,
+    now: datetime,
+    answer: StoredAnswer | None,
+) -> PayCall:
+    row = await conn.fetchrow(
+        _PAY_CALL,
+        user_id,
+        reservation_id,
+        admission.concert_id,
+        admission.token,
+        now,
+        answer.claim_id if answer else None,
+        answer.status if answer else None,
+        answer.body if answer else None,
+    )
+    return PayCall(
+        outcome=row["outcome"],
+        payment_id=row["payment_id"],
+        amount=None if row["amount"] is None else int(row["amount"]),
+        holds_left=row["holds_left"],
+    )
+
+
 # --- Reading reservations ------------------------------------------------------------------
 
 
@@ -269,6 +394,7 @@ async def lock_reservation(
             reservation.c.seat_id,
             reservation.c.status,
             reservation.c.expires_at,
+            reservation.c.checked_in_at,
             concert_schedule.c.start_time,
         )
         .join(concert_schedule, concert_schedule.c.id == reservation.c.schedule_id)
@@ -284,6 +410,7 @@ async def lock_reservation(
         status=ReservationStatus(row.status),
         expires_at=row.expires_at,
         start_time=row.start_time,
+        checked_in_at=row.checked_in_at,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.config import JsonDict
@@ -120,6 +121,8 @@ class ReservationToCancel:
     status: ReservationStatus
     expires_at: datetime | None
     start_time: datetime
+    # When its ticket was scanned at the door; a ticket used for entry is not refunded.
+    checked_in_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -131,3 +134,49 @@ class ReservationToEnd:
     seat_id: int
     status: ReservationStatus
     expires_at: datetime | None
+
+
+class AdmissionRef(Protocol):
+    """The admission a hold or payment runs under: its concert and its queue token."""
+
+    @property
+    def concert_id(self) -> int: ...
+
+    @property
+    def token(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class HoldCall:
+    """What `boxoffice_hold()` answered: HELD, or why not (USER_NOT_FOUND; BUSY: another
+    request of the user holds their row; REFUSED, which `holder` explains; ADMISSION_ENDED;
+    SEAT_TAKEN)."""
+
+    outcome: str
+    holder: HolderAtSeat | None
+    reservation_id: int | None
+    took_over: bool
+    held_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The answer a payment function stores under an Idempotency-Key claim when it succeeds:
+    `body` is the JSON of the answer without the payment's `id` and `amount`, which the
+    function adds."""
+
+    claim_id: int
+    status: int
+    body: str
+
+
+@dataclass(frozen=True)
+class PayCall:
+    """What `boxoffice_pay()` answered: PAID, CLAIM_LOST (a retry answered the key
+    meanwhile), or IRREGULAR (nothing changed; the step-by-step payment says why)."""
+
+    outcome: str
+    payment_id: int | None
+    amount: int | None
+    holds_left: int | None

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from boxoffice.catalog.schemas import SeatIn
-from boxoffice.db import Record
+from boxoffice.catalog.schemas import ConcertRow, SeatIn
+from boxoffice.db import Database, Record
 from boxoffice.liveness import seat_is_taken
+from boxoffice.pg_driver import HotStatement
 from boxoffice.showtime import is_on_sale
 from boxoffice.statuses import SeatStatus
 from boxoffice.tables import concert, concert_schedule, seat, seat_count_delta
@@ -69,6 +70,20 @@ async def update_concert(
 
 async def find_concert(conn: AsyncConnection, concert_id: int) -> Record | None:
     return (await conn.execute(select(concert).where(concert.c.id == concert_id))).first()
+
+
+# The concert page is the read every fan repeats through a drop.
+_CONCERT = HotStatement(
+    select(concert.c.id, concert.c.title, concert.c.duration, concert.c.sale_opens_at).where(
+        concert.c.id == bindparam("concert_id")
+    )
+)
+
+
+async def read_concert(db: Database, concert_id: int) -> ConcertRow | None:
+    """The concert on its own: one statement, outside any transaction."""
+    row = await db.read_one(_CONCERT, concert_id=concert_id)
+    return None if row is None else ConcertRow(**row)
 
 
 async def concerts_page(conn: AsyncConnection, after_id: int | None, limit: int) -> list[Record]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
 from typing import Annotated, Self
 
 from pydantic import (
@@ -96,6 +97,16 @@ class ConcertChange(BaseModel):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
+
+
+@dataclass(frozen=True)
+class ConcertRow:
+    """A concert as stored: what its public body is made from."""
+
+    id: int
+    title: str
+    duration: time
+    sale_opens_at: datetime | None
 
 
 class ConcertOut(BaseModel):

@@ -10,6 +10,7 @@ from boxoffice.catalog import repository
 from boxoffice.catalog.schemas import (
     ConcertChange,
     ConcertOut,
+    ConcertRow,
     ScheduleOut,
     SeatIn,
     SeatListing,
@@ -24,7 +25,7 @@ from boxoffice.queue.service import Admission
 from boxoffice.statuses import SeatStatus
 
 
-def _concert_out(row: Record) -> ConcertOut:
+def _concert_out(row: ConcertRow | Record) -> ConcertOut:
     duration: time = row.duration
     opens_at: datetime | None = row.sale_opens_at
     return ConcertOut(
@@ -72,8 +73,7 @@ async def change_concert(
 
 
 async def get_concert(db: Database, concert_id: int) -> ConcertOut:
-    async with db.reading() as conn:
-        row = await repository.find_concert(conn, concert_id)
+    row = await repository.read_concert(db, concert_id)
     if row is None:
         raise ConcertNotFound(f"Concert {concert_id} does not exist.")
     return _concert_out(row)

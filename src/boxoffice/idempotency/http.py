@@ -25,9 +25,8 @@ from boxoffice.auth import CurrentUserId
 from boxoffice.db import Database
 from boxoffice.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from boxoffice.idempotency import store
-from boxoffice.idempotency.store import Claim, Replay
+from boxoffice.idempotency.store import AnswerRecorder, Claim, Replay
 from boxoffice.problems import PROBLEM_JSON, answers
-from boxoffice.unit_of_work import Recorder
 
 IdempotencyKey = Annotated[
     str | None,
@@ -65,7 +64,7 @@ async def fingerprint(request: Request) -> str:
 @asynccontextmanager
 async def claimed(
     db: Database, user_id: int, key: str | None, request_fingerprint: str, success_status: int
-) -> AsyncIterator[Recorder | None]:
+) -> AsyncIterator[AnswerRecorder | None]:
     """Claim `key` for the work done inside the block, and give the recorder that stores its
     answer (None without a key). A request answered before raises `Replayed`; when the block
     fails without an answer stored, the key is given back."""
@@ -85,14 +84,14 @@ async def claimed(
 @answers(IdempotencyKeyInUse, IdempotencyKeyReused)
 async def idempotent(
     request: Request, user_id: CurrentUserId, db: Db, key: IdempotencyKey = None
-) -> AsyncIterator[Recorder | None]:
+) -> AsyncIterator[AnswerRecorder | None]:
     status = _success_status(request)
     async with claimed(db, user_id, key, await fingerprint(request), status) as recorder:
         yield recorder
 
 
 # The recorder for this request's answer; None when it carries no Idempotency-Key.
-Idempotent = Annotated[Recorder | None, Depends(idempotent)]
+Idempotent = Annotated[AnswerRecorder | None, Depends(idempotent)]
 
 
 def _success_status(request: Request) -> int:

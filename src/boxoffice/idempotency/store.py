@@ -15,14 +15,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.clock import utcnow
 from boxoffice.db import Database, Record
 from boxoffice.errors import DomainError, IdempotencyKeyInUse, IdempotencyKeyReused
+from boxoffice.pg_driver import HotStatement
+from boxoffice.tables import UTCDateTime
 from boxoffice.tables import idempotency_key as keys
-from boxoffice.unit_of_work import Recorder
 
 LEASE = timedelta(seconds=60)
 RETENTION = timedelta(hours=25)
@@ -39,13 +41,41 @@ class Replay:
     body: dict[str, Any]
 
 
+# Claiming a key: it either inserts the key or, when the key is taken, returns nothing.
+# SQLite's compiler writes PostgreSQL's ON CONFLICT DO NOTHING the same way.
+_INSERT_KEY = HotStatement(
+    postgresql.insert(keys)
+    .values(
+        user_id=bindparam("user_id"),
+        key=bindparam("key"),
+        fingerprint=bindparam("fingerprint"),
+        locked_until=bindparam("locked_until", type_=UTCDateTime()),
+        created_at=bindparam("now", type_=UTCDateTime()),
+        updated_at=bindparam("now", type_=UTCDateTime()),
+    )
+    .on_conflict_do_nothing()
+    .returning(keys.c.id)
+)
+
+
 async def claim(db: Database, user_id: int, key: str, fingerprint: str) -> Claim | Replay:
     now = utcnow()
+    params = {
+        "user_id": user_id,
+        "key": key,
+        "fingerprint": fingerprint,
+        "locked_until": now + LEASE,
+        "now": now,
+    }
+    # A new key, the usual case, is one statement that commits by itself.
+    inserted = await db.write_one(_INSERT_KEY, **params)
+    if inserted is not None:
+        return Claim(inserted["id"])
     async with db.transaction() as conn:
         # Between our insert finding the key taken and our read of it, the holder may give
         # the key up (its work failed and changed nothing): then the key is free to insert.
         for _ in range(3):
-            new_id = await _insert(db, conn, user_id, key, fingerprint, now)
+            new_id = (await conn.execute(_INSERT_KEY.statement, params)).scalar()
             if new_id is not None:
                 return Claim(new_id)
             existing = (
@@ -54,25 +84,6 @@ async def claim(db: Database, user_id: int, key: str, fingerprint: str) -> Claim
             if existing is not None:
                 return await _existing(conn, existing, fingerprint, now)
     raise IdempotencyKeyInUse("A request with this Idempotency-Key is still running.")
-
-
-async def _insert(
-    db: Database, conn: AsyncConnection, user_id: int, key: str, fingerprint: str, now: datetime
-) -> int | None:
-    inserted = await conn.execute(
-        db.insert_ignoring_conflicts(keys)
-        .values(
-            user_id=user_id,
-            key=key,
-            fingerprint=fingerprint,
-            locked_until=now + LEASE,
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(keys.c.id)
-    )
-    new_id: int | None = inserted.scalar()
-    return new_id
 
 
 async def _existing(
@@ -100,24 +111,35 @@ async def _existing(
     return Claim(existing.id)
 
 
-def recorder(claim: Claim, success_status: int) -> Recorder:
-    """What stores the answer of the work done under `claim`: a domain error with its own
-    status, anything else with `success_status` (the route's)."""
+@dataclass(frozen=True)
+class AnswerRecorder:
+    """Stores the answer of the work done under a claim, in that work's transaction: a domain
+    error with its own status, anything else with `success_status` (the route's). A unit of
+    work calls it (`Recorder`); a database function that does the whole work stores the answer
+    itself from `claim_id`, `success_status` and `payload`."""
 
-    async def record(conn: AsyncConnection, answer: Any) -> None:
+    claim_id: int
+    success_status: int
+
+    async def __call__(self, conn: AsyncConnection, answer: Any) -> None:
         if isinstance(answer, DomainError):
-            await _store(conn, claim, answer.status, answer.problem())
+            await _store(conn, self.claim_id, answer.status, answer.problem())
         else:
-            payload = answer.model_dump(mode="json") if isinstance(answer, BaseModel) else answer
-            await _store(conn, claim, success_status, payload)
+            await _store(conn, self.claim_id, self.success_status, self.payload(answer))
 
-    return record
+    @staticmethod
+    def payload(answer: Any) -> Any:
+        return answer.model_dump(mode="json") if isinstance(answer, BaseModel) else answer
 
 
-async def _store(conn: AsyncConnection, claim: Claim, status: int, body: Any) -> None:
+def recorder(claim: Claim, success_status: int) -> AnswerRecorder:
+    return AnswerRecorder(claim.id, success_status)
+
+
+async def _store(conn: AsyncConnection, claim_id: int, status: int, body: Any) -> None:
     stored = await conn.execute(
         update(keys)
-        .where(keys.c.id == claim.id, keys.c.response_status.is_(None))
+        .where(keys.c.id == claim_id, keys.c.response_status.is_(None))
         .values(
             response_status=status,
             response_body=json.dumps(body),
@@ -129,7 +151,11 @@ async def _store(conn: AsyncConnection, claim: Claim, status: int, body: Any) ->
         # This request outlived its lease, and a retry that took the key over has already
         # answered (or given the key up). Its answer stands; this work must roll back, or the
         # same request would be done twice.
-        raise IdempotencyKeyInUse("A request with this Idempotency-Key was answered meanwhile.")
+        raise answered_meanwhile()
+
+
+def answered_meanwhile() -> IdempotencyKeyInUse:
+    return IdempotencyKeyInUse("A request with this Idempotency-Key was answered meanwhile.")
 
 
 async def release(db: Database, claim: Claim) -> None:

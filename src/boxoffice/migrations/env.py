@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from boxoffice.booking import procedures
 from boxoffice.db import async_url
 from boxoffice.tables import metadata
 
@@ -20,6 +21,9 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "postgresql":
+            # In the same transaction: a database at head always has this version's functions.
+            procedures.install(connection)
 
 
 async def _run_online() -> None:

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from boxoffice.statuses import TicketStatus
 
 # An expired token keeps answering its status this long, so that a client learns what happened.
@@ -78,23 +76,16 @@ class WaitingRoom(Protocol):
         new. `opens_at` is the concert's sale opening as the caller read it; a line that
         already knows its opening keeps its own (see `reschedule`)."""
 
-    async def look_up(
-        self, token: str, keep_alive: bool = False, within: AsyncConnection | None = None
-    ) -> Ticket | None:
+    async def look_up(self, token: str, keep_alive: bool = False) -> Ticket | None:
         """The ticket with its current status and position; None when unknown or forgotten.
-        With `keep_alive`, a waiting ticket counts as asked about now (see the idle time).
-        `within` is the caller's open transaction: a room kept in the database reads through
-        it rather than take a second connection."""
+        With `keep_alive`, a waiting ticket counts as asked about now (see the idle time)."""
 
     async def leave(self, token: str) -> None:
         """Give up the place, waiting or admitted; the next in line moves up."""
 
-    async def finish(
-        self, concert_id: int, user_id: int, within: AsyncConnection | None = None
-    ) -> None:
+    async def finish(self, concert_id: int, user_id: int) -> None:
         """The user is done in this concert (paid with no other live hold): expire their
-        admission and give the place to the next in line. `within` is the caller's open
-        transaction: a room kept in the database makes its change there, to commit with it."""
+        admission and give the place to the next in line."""
 
     async def reschedule(self, concert_id: int, opens_at: datetime | None) -> None:
         """Move the line's sale opening (None or a past time: open now). Raises

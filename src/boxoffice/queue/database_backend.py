@@ -117,16 +117,12 @@ class DatabaseWaitingRoom:
             seen_at=now,
         )
 
-    async def look_up(
-        self, token: str, keep_alive: bool = False, within: AsyncConnection | None = None
-    ) -> Ticket | None:
+    async def look_up(self, token: str, keep_alive: bool = False) -> Ticket | None:
         if concert_of_token(token) is None:
             return None
         now = utcnow()
         idle_before = self._idle_before(now)
-        if within is not None:
-            row = await repository.ticket_status(within, token, None, idle_before)
-        elif keep_alive:
+        if keep_alive:
             async with self._db.single_statement() as conn:
                 row = await repository.ticket_status(conn, token, now, idle_before)
         else:
@@ -157,12 +153,7 @@ class DatabaseWaitingRoom:
             await self._settle(conn, line, now)
             await repository.save_line(conn, line)
 
-    async def finish(
-        self, concert_id: int, user_id: int, within: AsyncConnection | None = None
-    ) -> None:
-        if within is not None:
-            await self._finish(within, concert_id, user_id)
-            return
+    async def finish(self, concert_id: int, user_id: int) -> None:
         async with self._db.transaction() as conn:
             await self._finish(conn, concert_id, user_id)
 

@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from boxoffice.clock import utcnow
 from boxoffice.config import Settings
 from boxoffice.errors import SaleAlreadyOpen
@@ -96,9 +94,7 @@ class RedisWaitingRoom:
         await self._redis.zadd(self._lines, {str(concert_id): time.time()})
         return _ticket(_text(token_out), concert_id, fields, now), bool(created)
 
-    async def look_up(
-        self, token: str, keep_alive: bool = False, within: AsyncConnection | None = None
-    ) -> Ticket | None:
+    async def look_up(self, token: str, keep_alive: bool = False) -> Ticket | None:
         concert_id = concert_of_token(token)
         if concert_id is None:
             return None
@@ -113,9 +109,7 @@ class RedisWaitingRoom:
         if concert_id is not None:
             await self._run(concert_id, [self.key(concert_id, f"t:{token}")], "leave", token)
 
-    async def finish(
-        self, concert_id: int, user_id: int, within: AsyncConnection | None = None
-    ) -> None:
+    async def finish(self, concert_id: int, user_id: int) -> None:
         await self._run(concert_id, [self.key(concert_id, f"u:{user_id}")], "finish")
 
     async def reschedule(self, concert_id: int, opens_at: datetime | None) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from boxoffice.db import Database
 from boxoffice.errors import ConcertNotFound, QueueNotAdmitted, QueueTokenInvalid, UserNotFound
 from boxoffice.queue import repository
@@ -66,8 +64,6 @@ class Admission:
     """An ACTIVE ticket of the user: it lets them list seats, hold and pay in one concert."""
 
     concert_id: int
-    # Where the admission was read, so that it can be asked about again (`confirm`).
-    room: WaitingRoom = field(repr=False, compare=False)
     token: str = field(repr=False)
     user_id: int
     # When the admission ends; a seat-map stream opened with it ends then too.
@@ -77,13 +73,6 @@ class Admission:
         """Refuse a request about another concert than the one admitted to."""
         if concert_id != self.concert_id:
             raise QueueTokenInvalid("This queue token was issued for another concert.")
-
-    async def confirm(self, within: AsyncConnection) -> None:
-        """Ask the waiting room again whether the admission still holds. A hold asks inside its
-        transaction once it holds the user's row lock: a payment ends the admission under that
-        same lock (`boxoffice.booking.payments`), so a hold either commits before the payment
-        looks for the user's other holds, and keeps the admission, or sees it ended."""
-        _require_active(await _own_ticket(self.room, self.token, self.user_id, within=within))
 
 
 async def require_admission(
@@ -101,7 +90,7 @@ async def admission(room: WaitingRoom, token: str | None, user_id: int) -> Admis
     costs no database work."""
     ticket = await _own_ticket(room, token, user_id)
     _require_active(ticket)
-    return Admission(ticket.concert_id, room, ticket.token, user_id, ticket.active_until)
+    return Admission(ticket.concert_id, ticket.token, user_id, ticket.active_until)
 
 
 def _require_active(ticket: Ticket) -> None:
@@ -125,11 +114,10 @@ async def _own_ticket(
     token: str | None,
     user_id: int,
     keep_alive: bool = False,
-    within: AsyncConnection | None = None,
 ) -> Ticket:
     if not token:
         raise QueueTokenInvalid("An X-Queue-Token header is required.")
-    ticket = await room.look_up(token, keep_alive=keep_alive, within=within)
+    ticket = await room.look_up(token, keep_alive=keep_alive)
     if ticket is None or ticket.user_id != user_id:
         raise QueueTokenInvalid("This queue token is unknown or belongs to someone else.")
     return ticket

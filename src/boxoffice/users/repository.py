@@ -31,11 +31,6 @@ async def insert_user(
     return row
 
 
-async def user_exists(conn: AsyncConnection, user_id: int) -> bool:
-    found = await conn.execute(select(users.c.id).where(users.c.id == user_id))
-    return found.first() is not None
-
-
 async def find_credentials(conn: AsyncConnection, email: str) -> Record | None:
     """The id and password hash of the user with this (lower-case) email."""
     query = select(users.c.id, users.c.password_hash).where(users.c.email == email)
