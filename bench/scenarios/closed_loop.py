@@ -187,7 +187,7 @@ class Runner:
         held = await seatpool.live_holds(self.one.schedule_ids[0])
         if not held:
             return
-        requests = pay.requests(held, self.users_by_id, c)
+        requests = pay.requests(held, self.users_by_id)
         await self._measure("pay", None, pay.ENDPOINT, requests, c, False)
 
     async def _status(self, c: int) -> None:

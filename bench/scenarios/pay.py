@@ -1,5 +1,4 @@
-"""Pay: POST /payments with an Idempotency-Key for the live holds the hold scenario left,
-their owners taking turns the way they did when holding."""
+"""Pay: POST /payments with an Idempotency-Key for the live holds the hold scenario left."""
 
 from __future__ import annotations
 
@@ -11,19 +10,19 @@ from bench.wrk import Request, json_body
 ENDPOINT = "POST /payments"
 
 
-def requests(holds: list[tuple[int, int]], people: dict[int, User], width: int) -> list[Request]:
-    """`holds` are (reservation id, user id); users take turns in blocks of `width`."""
+def requests(holds: list[tuple[int, int]], people: dict[int, User]) -> list[Request]:
+    """`holds` are (reservation id, user id). Every owner pays one hold per turn, all of them
+    taking turns together: a user's next payment comes after everyone else's, far more than
+    the connections in flight, so no two payments of one user run at once (which would send
+    the second down the long way, waiting on the first's lock)."""
     by_user: defaultdict[int, list[int]] = defaultdict(list)
     for reservation_id, user_id in holds:
         by_user[user_id].append(reservation_id)
-    users = list(by_user)
     ordered: list[Request] = []
-    for first in range(0, len(users), width):
-        block = [by_user[u] for u in users[first : first + width]]
-        for turn in range(max(len(b) for b in block)):
-            for owner, held in zip(users[first : first + width], block, strict=True):
-                if turn < len(held):
-                    ordered.append(_pay(held[turn], people[owner]))
+    for turn in range(max(len(held) for held in by_user.values())):
+        for owner, held in by_user.items():
+            if turn < len(held):
+                ordered.append(_pay(held[turn], people[owner]))
     return ordered
 
 
