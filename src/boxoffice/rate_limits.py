@@ -1,9 +1,9 @@
 """Rate limits against bots, as FastAPI dependencies: sign-ups and logins and queue joins per
-client address, holds per user.
+client address, holds per user (the hold's own admission dependency applies that one).
 
 Counting is the `limits` library's fixed window, kept where every process sees it: Redis when
 BOXOFFICE_REDIS_URL is set (keys under BOXOFFICE_REDIS_PREFIX), the database otherwise. Attach
-a limit to a route with `dependencies=[AuthRateLimit]` (or the join and hold ones).
+a limit to a route with `dependencies=[AuthRateLimit]` (or the join one).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import RedisClusterStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 
-from boxoffice.auth import CurrentUserId
 from boxoffice.config import IPNetwork, Settings
 from boxoffice.db import Database
 from boxoffice.errors import RateLimited, ServiceUnavailable
@@ -108,12 +107,12 @@ async def limit_join(request: Request) -> None:
     await limits.hit(limits.join, "join", client_address(request, limits.trusted_proxies))
 
 
-@answers(RateLimited, ServiceUnavailable)
-async def limit_hold(request: Request, user_id: CurrentUserId) -> None:
+async def limit_holds(request: Request, user_id: int) -> None:
+    """Holds per user. Called by the hold's admission dependency (`queue.gate`), which knows
+    the user already, rather than being a dependency of its own: see the note there."""
     limits = _limits(request)
     await limits.hit(limits.hold, "hold", str(user_id))
 
 
 AuthRateLimit = Depends(limit_auth)
 JoinRateLimit = Depends(limit_join)
-HoldRateLimit = Depends(limit_hold)

@@ -25,8 +25,7 @@ from boxoffice.errors import (
 from boxoffice.idempotency.http import Idempotent
 from boxoffice.pagination import Page, PageRequest, page_request
 from boxoffice.problems import DocumentedRoute, answers
-from boxoffice.queue.gate import Admitted, Room
-from boxoffice.rate_limits import HoldRateLimit
+from boxoffice.queue.gate import Admitted, AdmittedToHold, Room
 
 router = APIRouter(route_class=DocumentedRoute)
 
@@ -38,17 +37,16 @@ PaymentId = Annotated[int, path_id("Payment id")]
     "/reservations",
     status_code=status.HTTP_201_CREATED,
     summary="Hold a seat",
-    dependencies=[HoldRateLimit],
     tags=["reservations"],
 )
 @answers(UserNotFound, UserBlocked, SeatNotFound, SeatUnavailable, HoldLimitReached, ScheduleClosed)
 async def hold_seat(
-    body: HoldIn, user_id: CurrentUserId, db: Db, settings: AppSettings, admission: Admitted
+    body: HoldIn, admission: AdmittedToHold, db: Db, settings: AppSettings
 ) -> ReservationOut:
     """Hold a seat for BOXOFFICE_HOLD_TTL_SECONDS: a TEMPORARY reservation to pay before its
     `expires_at`. Needs an ACTIVE queue token for the seat's concert, and a schedule on sale
     (not started, not cancelled)."""
-    return await holds.hold(db, settings, user_id, body.seat_id, admission)
+    return await holds.hold(db, settings, admission.user_id, body.seat_id, admission)
 
 
 @router.get("/reservations/{reservation_id}", summary="A reservation", tags=["reservations"])
@@ -99,7 +97,6 @@ async def my_reservations(
 )
 async def pay(
     body: PayIn,
-    user_id: CurrentUserId,
     db: Db,
     room: Room,
     # The key before the admission: a retried payment gets its first answer even though that
@@ -111,7 +108,7 @@ async def pay(
     once the show has started or was cancelled (SCHEDULE_CLOSED), whatever was held before.
     Once no other hold in the concert is left, the queue token expires and the place goes to
     the next in line."""
-    return await payments.pay(db, room, user_id, body.reservation_id, admission, recorder)
+    return await payments.pay(db, room, admission.user_id, body.reservation_id, admission, recorder)
 
 
 @router.get("/payments/{payment_id}", summary="A payment", tags=["payments"])
