@@ -1,13 +1,15 @@
 """Request bodies over BOXOFFICE_MAX_BODY_BYTES are refused before they are read into memory.
 
 A pure ASGI middleware: a declared Content-Length over the limit is answered at once, without
-reading a byte of the body; a body that arrives in pieces (chunked, or longer than it said) is
-counted as it streams and refused as soon as it passes the limit. Either way the application
-never holds more than the limit, whoever is asking, signed in or not.
+reading a byte of the body; a chunked body, whose length no header declares, is counted as it
+streams and refused as soon as it passes the limit. A body of a declared length within the limit
+goes straight through: the server hands the application no more than the length says. Either
+way the application never holds more than the limit, whoever is asking, signed in or not.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,9 +27,14 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
+        declared, chunked = _body_framing(scope)
         if declared is not None and declared > self.max_body_bytes:
             await self.refuse(send)
+            return
+        if not chunked:
+            # No body, or one of a declared length within the limit: the server hands the
+            # application no more than the length says, so there is nothing to count.
+            await self.app(scope, receive, send)
             return
         await _LimitedRequest(self, receive, send).run(scope)
 
@@ -87,11 +94,16 @@ class _LimitedRequest:
             await self.send(message)
 
 
-def _content_length(scope: Scope) -> int | None:
+def _body_framing(scope: Scope) -> tuple[int | None, bool]:
+    """The declared Content-Length, if any, and whether the body comes in chunks
+    (Transfer-Encoding), whose total no header tells: those are counted as they arrive."""
+    declared = None
+    chunked = False
     for name, value in scope["headers"]:
         if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None  # the server itself refuses a malformed length
-    return None
+            # A malformed length is refused by the server itself.
+            with contextlib.suppress(ValueError):
+                declared = int(value)
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked
