@@ -22,9 +22,9 @@ import asyncpg
 from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.pool import Pool, PoolProxiedConnection
 from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.util import greenlet_spawn
 
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
@@ -33,10 +33,10 @@ class DriverConnection:
     """A pooled connection's asyncpg connection, outside any transaction: each statement
     commits by itself. Parameters are written `$1`, `$2`, ...; rows are read by column name."""
 
-    def __init__(self, pooled: AsyncConnection, proxied: PoolProxiedConnection) -> None:
+    def __init__(self, pool: Pool, pooled: PoolProxiedConnection) -> None:
+        self._pool = pool
         self._pooled = pooled
-        self._proxied = proxied
-        driver = proxied.driver_connection
+        driver = pooled.driver_connection
         assert driver is not None, "a checked-out connection has its driver connection"
         self._driver: Any = driver
 
@@ -60,9 +60,10 @@ class DriverConnection:
         if not (closed or isinstance(error, TimeoutError) or not isinstance(error, Exception)):
             return False
         if closed:
-            self._pooled.sync_engine.pool._invalidate(self._proxied, error, _checkin=False)
-        # Shielded: a cancelled request must still take its connection out of the pool.
-        await asyncio.shield(self._pooled.invalidate(error))
+            self._pool._invalidate(self._pooled, error, _checkin=False)
+        # Shielded: a cancelled request must still take its connection out of the pool. In a
+        # greenlet, as SQLAlchemy's own invalidation runs: the pool may await the driver.
+        await asyncio.shield(greenlet_spawn(self._pooled.invalidate, error))
         return True
 
 

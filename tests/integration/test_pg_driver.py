@@ -5,11 +5,13 @@ into the pool."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from boxoffice.db import Database, Timeouts, is_unavailable, is_unique_violation
@@ -135,3 +137,28 @@ async def test_after_a_restart_one_failed_statement_retires_every_older_connecti
                 assert (await driver.fetchrow("SELECT 1 AS one"))["one"] == 1
     finally:
         await db.dispose()
+
+
+async def test_a_session_the_server_refuses_is_sqlalchemy_s_error_and_unavailable(
+    postgres_url: str,
+) -> None:
+    """A connection the server will not open (here: the role may have no sessions at all, as
+    when it has too many) fails the checkout as SQLAlchemy's own error type, as
+    `engine.connect()` would, so that the request answers 503 rather than 500."""
+    role = f"boxoffice_no_sessions_{os.getpid()}"
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        await admin.execute(f"DROP ROLE IF EXISTS {role}")
+        await admin.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0")
+        url = make_url(postgres_url).set(username=role).render_as_string(hide_password=False)
+        db = Database(url, pool_size=1)
+        try:
+            with pytest.raises(DBAPIError) as refused:
+                async with db.on_driver():
+                    pass
+            assert is_unavailable(refused.value)
+        finally:
+            await db.dispose()
+    finally:
+        await admin.execute(f"DROP ROLE IF EXISTS {role}")
+        await admin.close()
