@@ -35,6 +35,13 @@ def async_url(url: str) -> URL:
     return parsed.set(drivername=_ASYNC_DRIVERS[backend])
 
 
+def insert_ignoring_conflicts(table: Table, dialect_name: str) -> Any:
+    """INSERT .. ON CONFLICT DO NOTHING in the named dialect ("sqlite" or "postgresql"), for
+    code that holds a connection (`conn.dialect.name`) rather than the `Database`."""
+    dialect = sqlite if dialect_name == "sqlite" else postgresql
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
 def for_update(query: Select[Any], of: Any = None) -> Select[Any]:
     """Row-lock what the query reads. SQLite's compiler leaves the clause out: its single
     writer already serialises, so the same statement serves both databases."""
@@ -290,8 +297,7 @@ class Database:
 
     def insert_ignoring_conflicts(self, table: Table) -> Any:
         """INSERT .. ON CONFLICT DO NOTHING, in this database's dialect."""
-        dialect = sqlite if self.is_sqlite else postgresql
-        return dialect.insert(table).on_conflict_do_nothing()
+        return insert_ignoring_conflicts(table, self.url.get_backend_name())
 
     async def ping(self) -> None:
         async with self.reading() as conn:

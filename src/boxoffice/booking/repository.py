@@ -23,7 +23,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.booking.schemas import (
@@ -39,7 +38,7 @@ from boxoffice.booking.schemas import (
     SeatToHold,
     StoredAnswer,
 )
-from boxoffice.db import Record, for_update, skip_locked
+from boxoffice.db import Record, for_update, insert_ignoring_conflicts, skip_locked
 from boxoffice.liveness import is_expired_hold, is_live_hold, shown_status
 from boxoffice.pg_driver import DriverConnection
 from boxoffice.showtime import is_on_sale
@@ -266,11 +265,10 @@ async def end_admission(
 ) -> None:
     """For a caller holding the user's row lock, whose payment left no live hold in the
     concert."""
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     await conn.execute(
-        dialect.insert(admission_end)
-        .values(token=token, user_id=user_id, concert_id=concert_id, ended_at=now)
-        .on_conflict_do_nothing()
+        insert_ignoring_conflicts(admission_end, conn.dialect.name).values(
+            token=token, user_id=user_id, concert_id=concert_id, ended_at=now
+        )
     )
 
 
