@@ -61,8 +61,7 @@ Room = Annotated[WaitingRoom, Depends(waiting_room)]
 
 
 async def _admission(request: Request, user_id: int, token: str | None) -> Admission:
-    room: WaitingRoom = request.app.state.waiting_room
-    return await service.admission(room, token, user_id)
+    return await service.admission(await waiting_room(request), token, user_id)
 
 
 @answers(QueueTokenInvalid, QueueNotAdmitted, ServiceUnavailable)
