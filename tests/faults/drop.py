@@ -238,6 +238,15 @@ async def prepare(
     )
 
 
+async def verify_on(database_url: str, drop: Drop) -> None:
+    """`verify` on a database of its own, for a test whose service has let go of the database."""
+    db = Database(database_url)
+    try:
+        await verify(db, drop)
+    finally:
+        await db.dispose()
+
+
 async def verify(db: Database, drop: Drop) -> None:
     """Everything the fans were told is in the database, and nothing else that costs money."""
     ledger = drop.ledger

@@ -16,7 +16,7 @@ from tests.faults.drop import (
     Drop,
     prepare,
     until,
-    verify,
+    verify_on,
 )
 from tests.faults.services import PostgresCluster, RedisServer, ShutdownMode
 from tests.servers import clients_for, running_servers
@@ -53,8 +53,4 @@ async def test_a_postgres_restart_mid_drop(
     assert any(status == 503 for _, status, _ in outage), drop.ledger.answers
     assert max(took for _, _, took in outage) < OUTAGE_ANSWER_SECONDS
     assert drop.ledger.first_hold_after(back) - back < SERVED_AGAIN_WITHIN_SECONDS
-    db = Database(own_postgres_url)
-    try:
-        await verify(db, drop)
-    finally:
-        await db.dispose()
+    await verify_on(own_postgres_url, drop)

@@ -14,7 +14,14 @@ from typing import Any, Literal
 import pytest
 
 from boxoffice.db import Database
-from tests.faults.drop import CLIENT_TIMEOUT_SECONDS, DROP_SETTINGS, Drop, prepare, until, verify
+from tests.faults.drop import (
+    CLIENT_TIMEOUT_SECONDS,
+    DROP_SETTINGS,
+    Drop,
+    prepare,
+    until,
+    verify_on,
+)
 from tests.faults.latency_proxy import LatencyProxy
 from tests.faults.memory import watching
 from tests.faults.services import PostgresCluster, RedisServer
@@ -98,8 +105,4 @@ async def test_a_slow_dependency_mid_drop(
     assert slowest < SLOW_ANSWER_SECONDS, slowest
     assert max(growth.values()) < RSS_GROWTH_BOUND_BYTES, growth
     assert drop.ledger.first_hold_after(fast) - fast < SERVED_AGAIN_WITHIN_SECONDS
-    db = Database(own_postgres_url)
-    try:
-        await verify(db, drop)
-    finally:
-        await db.dispose()
+    await verify_on(own_postgres_url, drop)
