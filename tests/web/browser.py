@@ -75,6 +75,8 @@ async def charge(page: Page, base: str, amount: int) -> None:
     await page.get_by_label("Amount").fill(str(amount))
     await page.get_by_role("button", name="Charge").click()
     await expect(page.get_by_text("Your balance has been charged.")).to_be_visible()
+    # Said once: the notice's part of the address is gone, so a reload does not say it again.
+    await expect(page).to_have_url(f"{base}/balance")
 
 
 async def join_line(page: Page, base: str, concert_id: int) -> None:

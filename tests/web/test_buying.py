@@ -107,6 +107,8 @@ async def test_a_ticket_used_at_the_door_shows_so_and_offers_no_cancel(
     await _hold(page, "2")
     await page.get_by_role("button", name="Pay").click()
     await expect(page.get_by_text("Payment complete.")).to_be_visible()
+    # The notice came in the address; the address lets go of it, so a reload does not repeat it.
+    await expect(page).to_have_url(f"{fresh.root}/tickets")
     code = await page.locator("code.ticket-code").inner_text()
     async with httpx.AsyncClient(base_url=f"{fresh.root}/api/v1", timeout=30) as door:
         scanned = await door.post("/admin/checkins", json={"code": code}, headers=api.ADMIN)
@@ -116,6 +118,7 @@ async def test_a_ticket_used_at_the_door_shows_so_and_offers_no_cancel(
 
     await expect(page.get_by_text("Used at the door")).to_be_visible()
     await expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+    await expect(page.get_by_text("Payment complete.")).to_have_count(0)
     await check_page(page)
 
 

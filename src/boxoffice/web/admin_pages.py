@@ -150,6 +150,7 @@ async def _concert_page(
         now=utcnow(),
         error=error,
         notice=notice,
+        notice_query="cancelled",
         entered=entered,
     )
 

@@ -50,13 +50,14 @@ async def my_tickets(
 ) -> Response:
     views = await _tickets(db, settings, user_id)
     gettext = gettext_for(request)
-    notice = None
+    notice = notice_query = None
     if paid is not None:
-        notice = gettext(messages.PAID)
+        notice, notice_query = gettext(messages.PAID), "paid"
     refund = next((v.refunded for v in views if v.reservation.id == cancelled), None)
     if refund is not None:
         notice = gettext(messages.CANCELLED) % {"amount": f"{refund:,}"}
-    return render(request, "tickets.html", tickets=views, notice=notice)
+        notice_query = "cancelled"
+    return render(request, "tickets.html", tickets=views, notice=notice, notice_query=notice_query)
 
 
 @router.post("/tickets/{reservation_id}/cancel", dependencies=[CsrfChecked])

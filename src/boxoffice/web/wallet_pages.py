@@ -55,6 +55,7 @@ async def _page(
         history=history.items,
         next=safe_next(next, ""),
         notice=notice,
+        notice_query="charged",
         error=error,
         amount=amount,
         presets=PRESETS,

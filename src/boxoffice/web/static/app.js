@@ -1,5 +1,6 @@
 // The live parts of the pages: the visitor's time zone, the waiting line, the seat map, the
-// hold's countdown and the operator's live sale. No library and no build step.
+// hold's countdown, the operator's live sale, and notices said once. No library and no build
+// step.
 "use strict";
 
 (function () {
@@ -162,8 +163,19 @@
     });
   }
 
+  // A notice that came in the address ("?paid=12" after a payment) is said once: the address
+  // loses it, so a reload or a bookmark does not say it again.
+  function forgetOnceNotices() {
+    const notice = document.querySelector(".notice[data-once]");
+    if (!notice || !window.history.replaceState) return;
+    const url = new URL(window.location.href);
+    notice.dataset.once.split(" ").forEach(function (name) { url.searchParams.delete(name); });
+    window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     rememberZone();
+    forgetOnceNotices();
     document.querySelectorAll("[data-line]").forEach(waitingLine);
     document.querySelectorAll("[data-seatmap]").forEach(seatMap);
     document.querySelectorAll("[data-hold]").forEach(holdCountdown);
