@@ -138,6 +138,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         favicon_url=f"{DOCS_ASSETS}/favicon.png",
         swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
         generate_unique_id_function=openapi.operation_id,
+        # FastAPI's own OpenTelemetry hooks, unused here (metrics are Prometheus, at /metrics):
+        # switched off, a request no longer asks three telemetry providers whether they are set.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     # User ids this process has seen to exist (see `auth.require_existing_user`).
