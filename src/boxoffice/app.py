@@ -152,16 +152,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # (requests turned away are counted and logged as 503s).
     app.add_middleware(LoadSheddingMiddleware, max_in_flight=settings.max_requests_in_flight)
     app.add_middleware(ObservabilityMiddleware)
+    # Busiest first: FastAPI finds a request's route by trying the included routers' routes one
+    # by one, a few microseconds each, and most requests are concert and seat reads, status
+    # polls, holds and payments. No two routes match the same request, so the order changes
+    # nothing else; the docs keep their own order (`openapi.TAGS`).
     for router in (
-        users_router,
         catalog_router,
-        catalog_admin_router,
-        booking_router,
         queue_router,
-        operator_router,
+        booking_router,
         live_router,
-        queue_admin_router,
         tickets_router,
+        users_router,
+        catalog_admin_router,
+        operator_router,
+        queue_admin_router,
         tickets_admin_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
