@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
@@ -68,8 +69,9 @@ def negotiate(accept_language: str) -> str:
 
 def time_zone_of(request: Request) -> ZoneInfo:
     """The zone the visitor's browser reported (a cookie set by the pages' script), else Seoul,
-    where most of the audience lives."""
-    return zone_named(request.cookies.get(TIME_ZONE_COOKIE, ""))
+    where most of the audience lives. The script writes the name percent-encoded, as a cookie
+    value must be (`Europe%2FBerlin`)."""
+    return zone_named(unquote(request.cookies.get(TIME_ZONE_COOKIE, "")))
 
 
 def zone_named(name: str) -> ZoneInfo:

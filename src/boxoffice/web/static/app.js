@@ -15,7 +15,11 @@
     if (known) return;
     document.cookie = ZONE_COOKIE + "=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
     const lang = document.documentElement.lang || "en";
-    const format = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
+    // The server's own format (weekday, date, then the time) for the pages to come.
+    const format = new Intl.DateTimeFormat(lang, {
+      weekday: "short", year: "numeric", month: "short", day: "numeric",
+      hour: "numeric", minute: "2-digit"
+    });
     document.querySelectorAll("time[datetime]").forEach(function (el) {
       const moment = new Date(el.getAttribute("datetime"));
       if (!isNaN(moment)) el.textContent = format.format(moment);
