@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 
 def whole_number(text: str, low: int, high: int) -> int | None:
-    """A whole number in [low, high]; people write 50,000 or 50 000 as often as 50000."""
+    """A whole number in [low, high]; people write 50,000 or 50 000 as often as 50000. Only
+    ASCII digits: `isdigit()` alone also takes "²" (which `int` refuses) and full-width digits."""
     digits = text.strip().replace(",", "").replace(" ", "").replace("_", "")
-    if not digits.isdigit() or len(digits) > 15:
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 15:
         return None
     value = int(digits)
     return value if low <= value <= high else None
