@@ -115,6 +115,30 @@ async def test_paying_a_hold_confirms_it_and_debits_the_balance(
     assert await _payments_of(db, hold["id"]) == [("SUCCESS", 12_000)]
 
 
+async def test_a_free_seat_is_paid_and_cancelled_without_moving_money(
+    make_client: ClientFactory, db: Database
+) -> None:
+    # Price 0 is a valid price; point-history amounts are always positive, so a free seat's
+    # payment and refund leave no entry (the database refuses a zero entry outright).
+    shop = await _shop(make_client, price=0)
+    client = shop.client
+    user, headers = await shop.customer()
+    seat_id = (await booking.seat_ids(db, shop.schedule_id))[0]
+    hold = await booking.held(client, headers, seat_id)
+
+    response = await booking.pay(client, headers, hold["id"])
+
+    assert response.status_code == 201, response.text
+    assert (response.json()["status"], response.json()["amount"]) == ("SUCCESS", 0)
+    cancelled = await client.post(f"/reservations/{hold['id']}/cancel", headers=user["headers"])
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "CANCELLED"
+    assert await booking.balance_of(db, user["id"]) == 0
+    history = await client.get("/users/me/point-history", headers=user["headers"])
+    assert history.json()["items"] == []
+    assert await _payments_of(db, hold["id"]) == [("CANCELLED", 0)]
+
+
 async def test_paying_twice_is_refused_and_debits_once(
     make_client: ClientFactory, db: Database
 ) -> None:

@@ -184,8 +184,11 @@ BEGIN
     END IF;
     UPDATE users SET balance = users.balance - amount, updated_at = v_now
      WHERE users.id = p_user_id;
-    INSERT INTO point_history (user_id, amount, type, created_at, updated_at)
-    VALUES (p_user_id, amount, '{EntryType.USE}', v_now, v_now);
+    -- A free seat leaves no entry: point-history amounts are always positive (`ledger`).
+    IF amount > 0 THEN
+        INSERT INTO point_history (user_id, amount, type, created_at, updated_at)
+        VALUES (p_user_id, amount, '{EntryType.USE}', v_now, v_now);
+    END IF;
     INSERT INTO payment (user_id, amount, status, reservation_id, created_at, updated_at)
     VALUES (p_user_id, amount, '{PaymentStatus.SUCCESS}', p_reservation_id, v_now, v_now)
     RETURNING payment.id INTO payment_id;

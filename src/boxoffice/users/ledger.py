@@ -37,10 +37,10 @@ async def charge(conn: AsyncConnection, user_id: int, amount: int, now: datetime
     return Entry(balance, await _record(conn, user_id, amount, EntryType.CHARGE, now))
 
 
-async def refund(conn: AsyncConnection, user_id: int, amount: int, now: datetime) -> Entry:
-    """Give `amount` back with a REFUND entry. Never refused: the cap is for charges (see
-    `boxoffice.money`), and money taken must always be able to come back."""
-    balance = (
+async def refund(conn: AsyncConnection, user_id: int, amount: int, now: datetime) -> int:
+    """Give `amount` back with a REFUND entry; returns the balance after. Never refused: the cap
+    is for charges (see `boxoffice.money`), and money taken must always be able to come back."""
+    balance: int = (
         await conn.execute(
             update(users)
             .where(users.c.id == user_id)
@@ -48,13 +48,14 @@ async def refund(conn: AsyncConnection, user_id: int, amount: int, now: datetime
             .returning(users.c.balance)
         )
     ).scalar_one()
-    return Entry(balance, await _record(conn, user_id, amount, EntryType.REFUND, now))
+    await _record_movement(conn, user_id, amount, EntryType.REFUND, now)
+    return balance
 
 
-async def debit(conn: AsyncConnection, user_id: int, amount: int, now: datetime) -> Entry | None:
-    """Take `amount` in one conditional statement; None when the balance is short. The
-    balance never goes below zero, whatever runs beside it."""
-    balance = (
+async def debit(conn: AsyncConnection, user_id: int, amount: int, now: datetime) -> int | None:
+    """Take `amount` in one conditional statement, with a USE entry; returns the balance after,
+    or None when it is short. The balance never goes below zero, whatever runs beside it."""
+    balance: int | None = (
         await conn.execute(
             update(users)
             .where(users.c.id == user_id, users.c.balance >= amount)
@@ -62,9 +63,18 @@ async def debit(conn: AsyncConnection, user_id: int, amount: int, now: datetime)
             .returning(users.c.balance)
         )
     ).scalar()
-    if balance is None:
-        return None
-    return Entry(balance, await _record(conn, user_id, amount, EntryType.USE, now))
+    if balance is not None:
+        await _record_movement(conn, user_id, amount, EntryType.USE, now)
+    return balance
+
+
+async def _record_movement(
+    conn: AsyncConnection, user_id: int, amount: int, kind: EntryType, now: datetime
+) -> None:
+    # A free seat (price 0) moves no money and leaves no entry: point-history amounts are
+    # always positive, and the balance still equals charges + refunds - uses.
+    if amount > 0:
+        await _record(conn, user_id, amount, kind, now)
 
 
 async def _record(
