@@ -97,6 +97,9 @@ def serve(
             timeout_keep_alive=settings.keep_alive_seconds,
             access_log=False,
             log_config=None,
+            # The client address is the service's to judge (BOXOFFICE_TRUSTED_PROXIES): left
+            # on, uvicorn would take X-Forwarded-For from any peer on 127.0.0.1 as the address.
+            proxy_headers=False,
         )
 
 

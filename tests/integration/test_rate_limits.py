@@ -153,6 +153,24 @@ async def test_a_forwarded_address_from_an_untrusted_peer_is_ignored(
     assert_rate_limited(answers[LIMIT])
 
 
+def test_a_served_process_believes_no_forwarded_address_unless_told(sqlite_url: str) -> None:
+    # The HTTP server itself must not rewrite the client address from X-Forwarded-For (uvicorn
+    # does by default for a peer on 127.0.0.1): only BOXOFFICE_TRUSTED_PROXIES says whom to
+    # believe, and by default nobody is.
+    try:
+        with running_servers(sqlite_url, count=1, **LIMITED) as (base,):
+            answers = [asyncio.run(_sign_up_at(base, f"203.0.113.{n}")) for n in range(LIMIT + 1)]
+    finally:
+        asyncio.run(empty_tables(sqlite_url))
+    assert [a.status_code for a in answers[:LIMIT]] == [201] * LIMIT
+    assert_rate_limited(answers[LIMIT])
+
+
+async def _sign_up_at(base: str, address: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        return await sign_up(client, address)
+
+
 async def test_behind_a_trusted_proxy_a_client_cannot_choose_its_address(
     make_client: ClientFactory,
 ) -> None:
