@@ -275,9 +275,24 @@ async def test_invalid_schedules_are_refused_and_create_nothing(
         assert (await conn.execute(select(func.count()).select_from(seat))).scalar_one() == 0
 
 
-@pytest.mark.parametrize("start_time", ["2031-05-01T19:00:00", "tomorrow", ""])
-async def test_schedule_start_time_needs_an_offset(
-    client: httpx.AsyncClient, start_time: Any
+@pytest.mark.parametrize(
+    "start_time",
+    [
+        "2031-05-01T19:00:00",
+        "tomorrow",
+        "",
+        # Numbers are not times, though they could be read as seconds since 1970.
+        2_000_000_000,
+        "2000000000",
+        2_000_000_000.5,
+        True,
+        # The calendar's last year: shown in Seoul, or with the show's length added, it would
+        # fall off the calendar.
+        "9999-12-31T23:59:59Z",
+    ],
+)
+async def test_schedule_start_time_is_iso_text_with_an_offset(
+    client: httpx.AsyncClient, db: Database, start_time: Any
 ) -> None:
     concert = await api.create_concert(client)
     response = await client.post(
@@ -285,8 +300,34 @@ async def test_schedule_start_time_needs_an_offset(
         json={"start_time": start_time, "seat_count": 1, "price": 1},
         headers=api.ADMIN,
     )
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert response.json()["code"] == "VALIDATION_ERROR"
+    async with db.reading() as conn:
+        assert (await conn.execute(select(func.count()).select_from(seat))).scalar_one() == 0
+
+
+@pytest.mark.parametrize("sale_opens_at", [5, "1796600000", "9999-12-31T23:59:59Z"])
+async def test_a_sale_opening_that_is_not_a_time_changes_nothing(
+    client: httpx.AsyncClient, sale_opens_at: Any
+) -> None:
+    opening = in_days(2)
+    concert = await api.create_concert(client, sale_opens_at=opening)
+
+    created = await client.post(
+        "/admin/concerts",
+        json={"title": "Later", "duration_minutes": 60, "sale_opens_at": sale_opens_at},
+        headers=api.ADMIN,
+    )
+    patched = await client.patch(
+        f"/admin/concerts/{concert['id']}",
+        json={"sale_opens_at": sale_opens_at},
+        headers=api.ADMIN,
+    )
+
+    assert (created.status_code, created.json()["code"]) == (422, "VALIDATION_ERROR")
+    assert (patched.status_code, patched.json()["code"]) == (422, "VALIDATION_ERROR")
+    fetched = (await client.get(f"/concerts/{concert['id']}")).json()
+    assert datetime.fromisoformat(fetched["sale_opens_at"]) == opening
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-Admin-Key": "wrong"}, {"X-Admin-Key": ""}])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.requests import Request
 
-from boxoffice.web.forms import whole_number
+from boxoffice.web.forms import local_time, whole_number
 from boxoffice.web.i18n import TIME_ZONE_COOKIE, time_zone_of
 
 
@@ -48,3 +49,17 @@ def test_the_visitors_zone_comes_from_the_cookie_the_script_writes(
     cookie: str | None, zone: str
 ) -> None:
     assert time_zone_of(_request(cookie)) == ZoneInfo(zone)
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("2031-05-01T20:00", datetime(2031, 5, 1, 11, 0, tzinfo=UTC)),
+        ("2031-05-01T20:00:30", datetime(2031, 5, 1, 11, 0, 30, tzinfo=UTC)),
+        ("0001-01-01T00:00", None),  # before the calendar's start in UTC
+        ("9999-12-31T23:59", None),  # past the latest time a show may have
+        ("tomorrow", None),
+    ],
+)
+def test_a_local_time_is_read_in_the_visitors_zone(typed: str, read: datetime | None) -> None:
+    assert local_time(typed, ZoneInfo("Asia/Seoul")) == read

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Annotated, Self
@@ -8,6 +9,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     model_validator,
@@ -15,20 +17,34 @@ from pydantic import (
 from pydantic.config import JsonDict
 
 from boxoffice.api import JsonInt, one_line
+from boxoffice.clock import LATEST_TIME
 from boxoffice.money import MAX_PRICE
 from boxoffice.statuses import ScheduleStatus, SeatStatus
 
 MAX_SEATS = 100_000
 
 
+def _iso_text(value: object) -> object:
+    """Times are ISO 8601 text: pydantic would also read a number, or a string of digits, as
+    seconds since 1970 (and 5 as a moment in 1970)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value):
+        raise ValueError("a time is ISO 8601 text with a UTC offset, e.g. 2026-12-24T19:00:00Z")
+    return value
+
+
 def _to_utc(moment: datetime) -> datetime:
     try:
-        return moment.astimezone(UTC)
+        utc = moment.astimezone(UTC)
     except OverflowError as error:
         raise ValueError("time out of range") from error
+    if utc >= LATEST_TIME:
+        raise ValueError("time out of range: before the year 9999, please")
+    return utc
 
 
-UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_to_utc)]
 Title = Annotated[str, one_line(200)]
 SeatNumber = Annotated[str, one_line(20)]
 Price = Annotated[JsonInt, Field(ge=0, le=MAX_PRICE, description="Whole won")]
