@@ -274,6 +274,23 @@ async def test_a_booking_cannot_be_cancelled_once_the_show_has_started(
     assert await booking.balance_of(db, user["id"]) == 0
 
 
+async def test_a_hold_cannot_be_cancelled_once_the_show_has_started(
+    make_client: ClientFactory, db: Database
+) -> None:
+    client = await make_client(**booking.OPEN_DOORS)
+    concert = await api.create_concert(client)
+    schedule = await api.create_schedule(client, concert["id"], seat_count=1)
+    user, headers = await _customer(client, concert["id"])
+    mine = await booking.held(client, headers, (await booking.seat_ids(db, schedule["id"]))[0])
+    await booking.move_start(db, schedule["id"])
+
+    response = await client.post(f"/reservations/{mine['id']}/cancel", headers=user["headers"])
+
+    assert booking.outcome(response) == (409, "RESERVATION_NOT_CANCELLABLE"), response.text
+    read = await client.get(f"/reservations/{mine['id']}", headers=user["headers"])
+    assert read.json()["status"] == "TEMPORARY"
+
+
 async def test_cancelling_twice_is_refused_and_refunds_once(
     make_client: ClientFactory, db: Database
 ) -> None:

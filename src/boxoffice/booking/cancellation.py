@@ -1,4 +1,4 @@
-"""A user's cancellation: a live hold is released, a booking before its show is refunded."""
+"""A user's cancellation before the show: a live hold is released, a booking is refunded."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ async def cancel(db: Database, user_id: int, reservation_id: int) -> Reservation
         now = utcnow()
         status = status_at(current.status, current.expires_at, now)
         refunded = None
-        if status == ReservationStatus.TEMPORARY:
+        if status == ReservationStatus.TEMPORARY and current.start_time > now:
             await repository.set_status(
                 conn, reservation_id, status, ReservationStatus.CANCELLED, now
             )
@@ -58,7 +58,7 @@ def _refundable(current: ReservationToCancel, status: ReservationStatus, now: da
 def _why_not_cancellable(current: ReservationToCancel, status: ReservationStatus) -> str:
     if status == ReservationStatus.CONFIRMED and current.checked_in_at is not None:
         return "The ticket has already been used to enter."
-    if status == ReservationStatus.CONFIRMED:
+    if status in (ReservationStatus.CONFIRMED, ReservationStatus.TEMPORARY):
         return "The show has already started."
     if status == ReservationStatus.CANCELLED:
         return "The reservation is already cancelled."
