@@ -104,6 +104,8 @@ async def test_a_freed_place_goes_to_the_head_of_the_line_at_once(
     left = await client.delete("/queue/status", headers=_with(first_user, first["token"]))
 
     assert left.status_code == 204
+    assert left.content == b""
+    assert "content-type" not in left.headers
     assert await _statuses(client, line) == [
         ("EXPIRED", None),
         ("ACTIVE", None),

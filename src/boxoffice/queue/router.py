@@ -51,7 +51,14 @@ async def queue_status(
     return await service.status(room, queue_token, user_id)
 
 
-@router.delete("/queue/status", status_code=status.HTTP_204_NO_CONTENT, summary="Leave the line")
+# A plain Response: an empty 204 says no content type (FastAPI's default JSON response class
+# would label it application/json).
+@router.delete(
+    "/queue/status",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Leave the line",
+)
 @answers(QueueTokenInvalid)
 async def leave_line(user_id: CurrentUserId, room: Room, queue_token: QueueToken = None) -> None:
     """Give up a waiting place or an admission; the next in line moves up."""
