@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Query, Request
 from pydantic import BaseModel
 
 from boxoffice.api import query_count
@@ -27,12 +27,16 @@ class Page(BaseModel, Generic[T]):
 class PageRequest:
     limit: int
     after: list[Any] | None
+    # The list being paged (its path): its cursors name it, so that another list refuses them
+    # rather than answering an arbitrary page of its own.
+    list_path: str = ""
 
     def page(self, rows: list[T], key: Callable[[T], list[Any]]) -> Page[T]:
         """Shape `limit + 1` fetched rows into a page; the extra row only says there is more."""
         items = rows[: self.limit]
         more = len(rows) > self.limit
-        return Page[T](items=items, next_cursor=encode_cursor(key(items[-1])) if more else None)
+        cursor = encode_cursor([self.list_path, *key(items[-1])]) if more else None
+        return Page[T](items=items, next_cursor=cursor)
 
     def after_id(self) -> int | None:
         """The id a `[id]` cursor points past."""
@@ -85,8 +89,18 @@ def _bad_cursor() -> ValidationFailed:
     )
 
 
+def _position_in(path: str, values: list[Any]) -> list[Any]:
+    """What a cursor of the list at `path` points past; refused if it belongs to another."""
+    if len(values) < 2 or values[0] != path:
+        raise _bad_cursor()
+    return values[1:]
+
+
 async def page_request(
+    request: Request,
     limit: Annotated[int, query_count(1, 100, "Items per page")] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> PageRequest:
-    return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)
+    path = request.url.path
+    after = _position_in(path, decode_cursor(cursor)) if cursor else None
+    return PageRequest(limit=limit, after=after, list_path=path)

@@ -129,13 +129,32 @@ async def test_bad_cursor_is_a_validation_error(client: httpx.AsyncClient) -> No
             assert isinstance(body["errors"], list)
 
 
+async def test_a_cursor_pages_only_the_list_that_gave_it(client: httpx.AsyncClient) -> None:
+    concerts = [await api.create_concert(client) for _ in range(2)]
+    for concert in concerts:
+        for days in (1, 2):
+            await api.create_schedule(client, concert["id"], start_time=in_days(days))
+    first, second = (f"/concerts/{concert['id']}/schedules" for concert in concerts)
+    cursor = (await client.get(first, params={"limit": 1})).json()["next_cursor"]
+    assert cursor is not None
+
+    own = await client.get(first, params={"limit": 1, "cursor": cursor})
+    assert own.status_code == 200 and len(own.json()["items"]) == 1
+    for elsewhere in (second, "/concerts", "/admin/concerts"):
+        refused = await client.get(elsewhere, params={"cursor": cursor}, headers=api.ADMIN)
+        assert (refused.status_code, refused.json()["code"]) == (422, "VALIDATION_ERROR"), elsewhere
+
+
 @pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"])
 async def test_a_cursor_past_the_calendar_in_utc_is_refused(
     client: httpx.AsyncClient, moment: str
 ) -> None:
     concert = await api.create_concert(client)
     response = await client.get(
-        f"/concerts/{concert['id']}/schedules", params={"cursor": encode_cursor([moment, 1])}
+        f"/concerts/{concert['id']}/schedules",
+        params={
+            "cursor": encode_cursor([f"/api/v1/concerts/{concert['id']}/schedules", moment, 1])
+        },
     )
     assert response.status_code == 422
     assert response.json()["code"] == "VALIDATION_ERROR"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from starlette.requests import Request
 
 from boxoffice.errors import ValidationFailed
 from boxoffice.pagination import PageRequest, decode_cursor, encode_cursor, page_request
@@ -86,17 +87,27 @@ def test_a_time_and_id_cursor_gives_the_moment_in_utc() -> None:
 
 
 def test_a_page_has_a_cursor_only_when_there_is_more() -> None:
-    request = PageRequest(limit=2, after=None)
+    request = PageRequest(limit=2, after=None, list_path="/api/v1/things")
     full = request.page([1, 2, 3], key=lambda n: [n])
     assert full.items == [1, 2]
-    assert full.next_cursor is not None and decode_cursor(full.next_cursor) == [2]
+    assert full.next_cursor is not None
+    assert decode_cursor(full.next_cursor) == ["/api/v1/things", 2]
     last = request.page([1, 2], key=lambda n: [n])
     assert last.items == [1, 2] and last.next_cursor is None
     assert request.page([], key=lambda n: [n]).next_cursor is None
 
 
-async def test_page_request_decodes_its_cursor() -> None:
-    assert await page_request(limit=5, cursor=None) == PageRequest(limit=5, after=None)
-    assert (await page_request(limit=5, cursor=encode_cursor([3]))).after == [3]
-    with pytest.raises(ValidationFailed):
-        await page_request(limit=5, cursor="%%%")
+def _request(path: str) -> Request:
+    return Request({"type": "http", "method": "GET", "path": path, "headers": []})
+
+
+async def test_page_request_takes_only_its_own_lists_cursor() -> None:
+    things, others = _request("/api/v1/things"), _request("/api/v1/others")
+    assert await page_request(things, limit=5, cursor=None) == PageRequest(
+        limit=5, after=None, list_path="/api/v1/things"
+    )
+    mine = encode_cursor(["/api/v1/things", 3])
+    assert (await page_request(things, limit=5, cursor=mine)).after == [3]
+    for foreign in (mine, encode_cursor([3]), encode_cursor(["/api/v1/things"]), "%%%"):
+        with pytest.raises(ValidationFailed):
+            await page_request(others if foreign == mine else things, limit=5, cursor=foreign)
