@@ -146,7 +146,7 @@ async def test_a_blocked_user_cannot_join_hold_pay_or_charge_until_unblocked(
 
     await block(shop, fan["id"])
 
-    # Admitted before the block, the queue token still stands; what it would buy does not.
+    # The block gave up the admission; the token's refusal still says why.
     assert refused_as_blocked(await booking.hold(shop, queue, seats[1]))
     assert refused_as_blocked(await booking.pay(shop, queue, hold["id"]))
     assert refused_as_blocked(await booking.pay(shop, queue, hold["id"], idempotency_key="k1"))
@@ -174,8 +174,48 @@ async def test_a_blocked_user_cannot_join_hold_pay_or_charge_until_unblocked(
         f"/concerts/{other_concert['id']}/queue/tokens", headers=fan["headers"]
     )
     assert joined.status_code == 201, joined.text
+    # The place in line went with the block: the old token buys nothing, a new one does.
+    assert booking.code(await booking.hold(shop, queue, seats[1])) == "QUEUE_TOKEN_INVALID"
+    queue = await booking.admitted(shop, fan, concert["id"])
     again = await booking.held(shop, queue, seats[1])
     await booking.paid(shop, queue, again["id"])
+
+
+async def test_a_block_gives_the_users_places_in_line_to_those_behind(
+    make_client: ClientFactory, room_settings: dict[str, Any]
+) -> None:
+    # One admitted at a time: the blocked fan's admission would keep the next fan out for the
+    # whole BOXOFFICE_QUEUE_ACTIVE_TTL_SECONDS, and the fan's waiting place elsewhere would
+    # stand ahead of others although it can buy nothing.
+    client = await make_client(queue_max_active=1, **room_settings)
+    concert, other = await api.create_concert(client), await api.create_concert(client)
+    bot, next_fan, first_elsewhere = [await api.sign_up(client) for _ in range(3)]
+    await booking.admitted(client, bot, concert["id"])
+    waiting = await _join(client, next_fan, concert["id"])
+    await booking.admitted(client, first_elsewhere, other["id"])
+    bot_elsewhere = await _join(client, bot, other["id"])
+    assert (waiting["status"], waiting["position"]) == ("WAITING", 1)
+    assert (bot_elsewhere["status"], bot_elsewhere["position"]) == ("WAITING", 1)
+
+    await block(client, bot["id"])
+
+    assert (await _status(client, next_fan, waiting["token"]))["status"] == "ACTIVE"
+    assert (await _status(client, bot, bot_elsewhere["token"]))["status"] == "EXPIRED"
+
+
+async def _join(client: httpx.AsyncClient, user: dict[str, Any], concert_id: int) -> dict[str, Any]:
+    response = await client.post(f"/concerts/{concert_id}/queue/tokens", headers=user["headers"])
+    assert response.status_code == 201, response.text
+    ticket: dict[str, Any] = response.json()
+    return ticket
+
+
+async def _status(client: httpx.AsyncClient, user: dict[str, Any], token: str) -> dict[str, Any]:
+    headers = {**user["headers"], "X-Queue-Token": token}
+    response = await client.get("/queue/status", headers=headers)
+    assert response.status_code == 200, response.text
+    status: dict[str, Any] = response.json()
+    return status
 
 
 async def test_holds_racing_a_block_leave_the_user_no_live_hold(

@@ -433,7 +433,7 @@ async def test_a_hold_admitted_before_a_payment_ended_the_admission_is_refused(
     hold = await booking.held(shop.client, headers, first_seat)
     settings = test_settings(database_url, **booking.OPEN_DOORS)
     room = DatabaseWaitingRoom(db, settings)
-    admission = await queue.admission(room, headers["X-Queue-Token"], user["id"])
+    admission = await queue.admission(db, room, headers["X-Queue-Token"], user["id"])
     await booking.paid(shop.client, headers, hold["id"])
 
     with pytest.raises(QueueTokenInvalid):

@@ -18,6 +18,7 @@ from boxoffice.errors import (
     QueueTokenInvalid,
     ScheduleNotFound,
     ServiceUnavailable,
+    UserBlocked,
 )
 from boxoffice.live import queue_stream, sse
 from boxoffice.live.hub import LiveSeats
@@ -114,7 +115,7 @@ async def queue_events(
     summary="Follow a schedule's seats",
     responses=SEAT_EVENTS,
 )
-@answers(ScheduleNotFound, QueueTokenInvalid, QueueNotAdmitted)
+@answers(ScheduleNotFound, QueueTokenInvalid, QueueNotAdmitted, UserBlocked)
 async def seat_events(
     schedule_id: ScheduleId,
     user_id: CurrentUserId,
@@ -130,7 +131,7 @@ async def seat_events(
     ends when the admission does: a reconnect then needs a new one."""
     schedule = await catalog.get_schedule(db, schedule_id)
     admission = await queue.require_admission(
-        room, queue_token or queue_token_param, user_id, schedule.concert_id
+        db, room, queue_token or queue_token_param, user_id, schedule.concert_id
     )
     # Loaded now, so that a database that cannot be reached is a 503, not a broken stream.
     await live.open_map(schedule_id)

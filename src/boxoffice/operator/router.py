@@ -13,6 +13,7 @@ from boxoffice.operator import blocking, service
 from boxoffice.operator.schemas import ReservationWithUser, ScheduleReport, UserAccount
 from boxoffice.pagination import Page, PageRequest, page_request
 from boxoffice.problems import DocumentedRoute, answers
+from boxoffice.queue.gate import Room
 from boxoffice.statuses import ReservationStatus
 
 router = APIRouter(
@@ -75,10 +76,11 @@ async def find_users(
 
 @router.post("/users/{user_id}/block", summary="Block a user")
 @answers(UserNotFound)
-async def block_user(user_id: UserId, db: Db) -> UserAccount:
-    """Block the user: their live holds end at once, and from now on they cannot join a line,
-    hold, pay or charge (403 USER_BLOCKED). Paid tickets stay theirs."""
-    return await blocking.block(db, user_id)
+async def block_user(user_id: UserId, db: Db, room: Room) -> UserAccount:
+    """Block the user: their live holds end at once, their places in line go to those behind
+    them, and from now on they cannot join a line, hold, pay or charge (403 USER_BLOCKED).
+    Paid tickets stay theirs."""
+    return await blocking.block(db, room, user_id)
 
 
 @router.post("/users/{user_id}/unblock", summary="Unblock a user")

@@ -83,6 +83,10 @@ class WaitingRoom(Protocol):
     async def leave(self, token: str) -> None:
         """Give up the place, waiting or admitted; the next in line moves up."""
 
+    async def give_up_places(self, user_id: int) -> None:
+        """Give up the user's place, waiting or admitted, in every line (the operator has
+        blocked them); those behind move up."""
+
     async def finish(self, concert_id: int, user_id: int) -> None:
         """The user is done in this concert (paid with no other live hold): expire their
         admission and give the place to the next in line."""

@@ -153,6 +153,21 @@ class DatabaseWaitingRoom:
             await self._settle(conn, line, now)
             await repository.save_line(conn, line)
 
+    async def give_up_places(self, user_id: int) -> None:
+        async with self._db.reading() as conn:
+            concerts = await repository.concerts_with_live_ticket(conn, user_id)
+        for concert_id in concerts:
+            now = utcnow()
+            async with self._db.transaction() as conn:
+                line = await repository.lock_existing_line(conn, concert_id)
+                if line is None:
+                    continue
+                row = await repository.live_ticket_of(conn, concert_id, user_id)
+                if row is not None:
+                    await self._release(conn, line, row, now)
+                await self._settle(conn, line, now)
+                await repository.save_line(conn, line)
+
     async def finish(self, concert_id: int, user_id: int) -> None:
         async with self._db.transaction() as conn:
             await self._finish(conn, concert_id, user_id)

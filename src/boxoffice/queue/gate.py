@@ -9,11 +9,13 @@ from fastapi.security import APIKeyHeader
 
 from boxoffice.api import path_id
 from boxoffice.auth import CurrentUserId
+from boxoffice.db import Database
 from boxoffice.errors import (
     QueueNotAdmitted,
     QueueTokenInvalid,
     RateLimited,
     ServiceUnavailable,
+    UserBlocked,
 )
 from boxoffice.problems import answers
 from boxoffice.queue import service
@@ -61,10 +63,11 @@ Room = Annotated[WaitingRoom, Depends(waiting_room)]
 
 
 async def _admission(request: Request, user_id: int, token: str | None) -> Admission:
-    return await service.admission(await waiting_room(request), token, user_id)
+    db: Database = request.app.state.db
+    return await service.admission(db, await waiting_room(request), token, user_id)
 
 
-@answers(QueueTokenInvalid, QueueNotAdmitted, ServiceUnavailable)
+@answers(QueueTokenInvalid, QueueNotAdmitted, UserBlocked, ServiceUnavailable)
 async def admission(
     request: Request,
     user_id: CurrentUserId,
@@ -80,7 +83,7 @@ async def admission(
 Admitted = Annotated[Admission, Depends(admission)]
 
 
-@answers(RateLimited, QueueTokenInvalid, QueueNotAdmitted, ServiceUnavailable)
+@answers(RateLimited, QueueTokenInvalid, QueueNotAdmitted, UserBlocked, ServiceUnavailable)
 async def holding_admission(
     request: Request,
     user_id: CurrentUserId,
@@ -96,7 +99,7 @@ async def holding_admission(
 AdmittedToHold = Annotated[Admission, Depends(holding_admission)]
 
 
-@answers(QueueTokenInvalid, QueueNotAdmitted, ServiceUnavailable)
+@answers(QueueTokenInvalid, QueueNotAdmitted, UserBlocked, ServiceUnavailable)
 async def schedule_admission(
     request: Request,
     schedule_id: Annotated[int, path_id("Schedule id")],

@@ -246,6 +246,10 @@ elseif action == 'finish' then  -- KEYS[7] = u:<user>
     release(token)
   end
   return false
+elseif action == 'give_up' then  -- KEYS[7] = u:<user>: their place, waiting or admitted
+  local token = redis.call('GET', KEYS[7])
+  if token then release(token) end
+  return false
 elseif action == 'reschedule' then
   return reschedule(ARGV[8])
 elseif action == 'stats' then

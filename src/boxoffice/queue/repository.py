@@ -183,6 +183,23 @@ async def live_ticket_of(conn: AsyncConnection, concert_id: int, user_id: int) -
     return row
 
 
+async def blocked_at(conn: AsyncConnection, user_id: int) -> datetime | None:
+    """When the operator blocked the user (None: not blocked, or no such user)."""
+    moment: datetime | None = (
+        await conn.execute(select(users.c.blocked_at).where(users.c.id == user_id))
+    ).scalar()
+    return moment
+
+
+async def concerts_with_live_ticket(conn: AsyncConnection, user_id: int) -> list[int]:
+    query = (
+        select(queue_ticket.c.concert_id)
+        .where(queue_ticket.c.user_id == user_id, queue_ticket.c.status.in_(LIVE))
+        .distinct()
+    )
+    return list((await conn.execute(query)).scalars())
+
+
 async def find_ticket(conn: AsyncConnection, token: str) -> Record | None:
     row: Record | None = (
         await conn.execute(select(queue_ticket).where(queue_ticket.c.token == token))

@@ -76,21 +76,33 @@ class Admission:
 
 
 async def require_admission(
-    room: WaitingRoom, token: str | None, user_id: int, concert_id: int
+    db: Database, room: WaitingRoom, token: str | None, user_id: int, concert_id: int
 ) -> Admission:
     """The admission, when the request's concert is known beforehand (the web pages)."""
-    found = await admission(room, token, user_id)
+    found = await admission(db, room, token, user_id)
     found.require(concert_id)
     return found
 
 
-async def admission(room: WaitingRoom, token: str | None, user_id: int) -> Admission:
+async def admission(db: Database, room: WaitingRoom, token: str | None, user_id: int) -> Admission:
     """The admission an ACTIVE token of this user gives. Which concert the request is about is
-    checked against it (`Admission.require`) once that concert is known, so a refused token
-    costs no database work."""
-    ticket = await _own_ticket(room, token, user_id)
-    _require_active(ticket)
+    checked against it (`Admission.require`) once that concert is known, so an admitted token
+    costs no database work here."""
+    try:
+        ticket = await _own_ticket(room, token, user_id)
+        _require_active(ticket)
+    except (QueueTokenInvalid, QueueNotAdmitted):
+        # A block gives up the user's places in line (`operator.blocking`): a blocked user is
+        # told why, as the hold or payment behind this gate would have told them.
+        await _refuse_if_blocked(db, user_id)
+        raise
     return Admission(ticket.concert_id, ticket.token, user_id, ticket.active_until)
+
+
+async def _refuse_if_blocked(db: Database, user_id: int) -> None:
+    async with db.reading() as conn:
+        blocked_at = await repository.blocked_at(conn, user_id)
+    ensure_not_blocked(user_id, blocked_at)
 
 
 def _require_active(ticket: Ticket) -> None:

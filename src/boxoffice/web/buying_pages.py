@@ -74,7 +74,7 @@ async def seat_map(
     concert = await catalog.get_concert(db, concert_id)
     token = line.token_for(request, concert_id)
     try:
-        admission = await queue.require_admission(room, token, user_id, concert_id)
+        admission = await queue.require_admission(db, room, token, user_id, concert_id)
     except (QueueNotAdmitted, QueueTokenInvalid):
         return redirect(f"/concerts/{concert_id}/wait" if token else f"/concerts/{concert_id}")
     dates = await _dates_on_sale(db, concert_id)
@@ -148,7 +148,7 @@ async def hold_seat(
     back = f"/concerts/{concert_id}/seats?date={schedule_id}"
     token = line.token_for(request, concert_id)
     try:
-        admission = await queue.admission(room, token, user_id)
+        admission = await queue.admission(db, room, token, user_id)
         held = await holds.hold(db, settings, user_id, seat_id, admission)
     except SeatUnavailable:
         number = await _seat_number(db, schedule_id, seat_id, admission)

@@ -67,7 +67,7 @@ async def pay(
     schedule = await catalog.get_schedule(db, reservation.schedule_id)
     token = line.token_for(request, schedule.concert_id)
     try:
-        admission = await queue.admission(room, token, user_id)
+        admission = await queue.admission(db, room, token, user_id)
         await payments.pay(db, room, user_id, reservation_id, admission)
     except DomainError as error:
         fresh = await holds.get_reservation(db, user_id, reservation_id)

@@ -48,7 +48,7 @@ async def seat_state(
     try:
         schedule = await catalog.get_schedule(db, schedule_id)
         token = line.token_for(request, concert_id)
-        admission = await queue.require_admission(room, token, user_id, schedule.concert_id)
+        admission = await queue.require_admission(db, room, token, user_id, schedule.concert_id)
         listing = await catalog.list_seats(db, schedule_id, None, admission)
     except DomainError as error:
         return _refused(error)
