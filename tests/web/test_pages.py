@@ -274,7 +274,8 @@ async def test_the_operator_cancels_a_date_only_through_the_confirmation_form(
     assert (await client.get(f"schedules/{schedule['id']}")).json()["status"] == "ON_SALE"
 
     form = await client.get(cancel)
-    assert form.status_code == 200 and "Cancel schedule and refund everyone" in form.text
+    assert form.status_code == 200
+    assert re.search(r"<button[^>]*>Cancel schedule</button>", form.text)
     done = await client.post(cancel, data={"csrf_token": _csrf(form)})
     assert done.status_code == 303
     assert done.headers["location"] == f"/admin/concerts/{concert['id']}?cancelled=1"

@@ -159,14 +159,6 @@
     setInterval(poll, 1000);
   }
 
-  function confirmForms() {
-    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-      form.addEventListener("submit", function (event) {
-        if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-      });
-    });
-  }
-
   // A notice that came in the address ("?paid=12" after a payment) is said once: the address
   // loses it, so a reload or a bookmark does not say it again.
   function forgetOnceNotices() {
@@ -184,6 +176,5 @@
     document.querySelectorAll("[data-seatmap]").forEach(seatMap);
     document.querySelectorAll("[data-hold]").forEach(holdCountdown);
     document.querySelectorAll("[data-live-sale]").forEach(liveSale);
-    confirmForms();
   });
 })();
