@@ -44,6 +44,14 @@ async def _hold(page: Page, seat: str) -> None:
     await page.get_by_role("button", name=f"Seat {seat}", exact=True).click()
     await expect(page.get_by_role("button", name="Pay")).to_be_visible()
     await check_page(page)
+    # The two actions of the checkout stand side by side on one line, neither lower.
+    pay = await page.get_by_role("button", name="Pay").bounding_box()
+    release = await page.get_by_role("button", name="Release this seat").bounding_box()
+    assert pay and release
+    assert abs(pay["y"] - release["y"]) < 1 and abs(pay["height"] - release["height"]) < 1, (
+        pay,
+        release,
+    )
 
 
 async def test_a_fan_charges_joins_holds_pays_sees_the_ticket_cancels_and_is_refunded(
