@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests import api
-from tests.web.browser import charge, check_page, join_line, signed_in_fan
+from tests.web.browser import charge, check_page, contrast, join_line, looks, signed_in_fan
 from tests.web.conftest import WEB_BACKENDS, PageFactory, Site, running_site
 
 HOLD_SECONDS = 6
@@ -97,11 +97,21 @@ async def test_a_hold_running_out_tells_the_fan_and_frees_the_seat_on_the_other_
     await one.get_by_role("button", name="Seat 5", exact=True).click()
     await expect(one.get_by_text(re.compile(r"Time left to pay: 0:0\d"))).to_be_visible()
     await check_page(one)
+    pay, release = (one.get_by_role("button", name=name) for name in ("Pay", "Release this seat"))
+    enabled = [await looks(pay), await looks(release)]
     await expect(other.get_by_role("button", name="Seat 5", exact=True)).to_be_disabled()
     await expect(one.get_by_role("alert")).to_have_text(
         "Your hold has expired and the seat went back on sale.", timeout=HOLD_SECONDS * 1000 + 2000
     )
     await expect(one.get_by_role("button", name="Pay")).to_be_disabled()
+    await expect(release).to_be_disabled()
+    # Disabled buttons look disabled (not only a different cursor), and stay readable.
+    for button, before in zip((pay, release), enabled, strict=True):
+        after = await looks(button)
+        assert after["background"] != before["background"], (before, after)
+        assert after["border"] != before["border"], (before, after)
+        assert float(after["opacity"]) == 1
+        assert contrast(after["color"], after["background"]) >= 4.5, after
     await expect(other.get_by_role("button", name="Seat 5", exact=True)).to_be_enabled(
         timeout=3_000
     )
