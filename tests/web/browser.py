@@ -138,3 +138,24 @@ def contrast(foreground: str, background: str) -> float:
 
     lighter, darker = sorted((luminance(foreground), luminance(background)), reverse=True)
     return (lighter + 0.05) / (darker + 0.05)
+
+
+async def words_broken_across_lines(page: Page, selector: str) -> list[str]:
+    """The words (runs without a space) of the elements that the page breaks over two lines."""
+    broken: list[str] = await page.locator(selector).evaluate_all(
+        """elements => elements.flatMap(element => {
+            const broken = [];
+            const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                for (const word of node.data.matchAll(/\\S+/g)) {
+                    const range = document.createRange();
+                    range.setStart(node, word.index);
+                    range.setEnd(node, word.index + word[0].length);
+                    const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                    if (lines.size > 1) broken.push(word[0]);
+                }
+            }
+            return broken;
+        })"""
+    )
+    return broken

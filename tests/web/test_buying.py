@@ -19,6 +19,7 @@ from tests.web.browser import (
     press_tab_until,
     sign_up,
     signed_in_fan,
+    words_broken_across_lines,
 )
 from tests.web.conftest import WEB_BACKENDS, PageFactory, Site, running_site
 
@@ -101,6 +102,16 @@ async def test_a_fan_charges_joins_holds_pays_sees_the_ticket_cancels_and_is_ref
     await expect(page.get_by_role("cell", name="Refund")).to_be_visible()
     await expect(page.get_by_role("cell", name="Payment")).to_be_visible()
     await expect(page.get_by_role("cell", name="Charge")).to_be_visible()
+    await check_page(page)
+
+    # In Korean, on a phone, the tables' short words stay whole: no "환/불" over two lines.
+    await page.get_by_role("link", name="한국어").click()
+    await expect(page.get_by_role("cell", name="환불")).to_be_visible()
+    assert await words_broken_across_lines(page, "th, td") == []
+    await check_page(page)
+    await page.goto(f"{fresh.root}/concerts/{concert_id}")
+    await expect(page.get_by_role("columnheader", name="남은 좌석")).to_be_visible()
+    assert await words_broken_across_lines(page, "th, td") == []
     await check_page(page)
 
 
