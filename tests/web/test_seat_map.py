@@ -84,10 +84,36 @@ async def test_a_hold_greys_the_seat_out_on_the_other_fans_map_and_a_lost_race_s
     loser = told[0]
     winner = other if loser is one else one
     await expect(loser.get_by_role("alert")).to_have_text(f"Seat {number} was just taken")
+    await expect(loser).not_to_have_url(re.compile(r"taken="))  # said once (see below)
     await expect(loser.get_by_role("button", name=f"Seat {number}", exact=True)).to_be_disabled()
     await expect(loser.get_by_role("button", name="Seat 12", exact=True)).to_be_enabled()
     await expect(winner.get_by_role("button", name="Pay")).to_be_visible()
     await check_page(loser)
+
+
+async def test_a_problem_carried_in_the_address_is_said_once_and_not_again_on_reload(
+    fresh: Site, new_page: PageFactory
+) -> None:
+    async with httpx.AsyncClient(base_url=f"{fresh.root}/api/v1", timeout=30) as client:
+        concert = await api.create_concert(client, title="Daegu Strings")
+        schedule = await api.create_schedule(client, concert["id"], seat_count=6)
+    page = await new_page()
+    await signed_in_fan(page, fresh, "Dahye")
+    await join_line(page, fresh.root, concert["id"])
+    await expect(page).to_have_url(re.compile(r"/seats"))
+    seat_map = f"{fresh.root}/concerts/{concert['id']}/seats?date={schedule['id']}"
+    for problem, said in (
+        ("taken=3", "Seat 3 was just taken"),
+        ("problem=HOLD_LIMIT_REACHED", "You already hold as many seats as one person may."),
+    ):
+        await page.goto(f"{seat_map}&{problem}")
+        await expect(page.get_by_role("alert")).to_have_text(said)
+        # The address lets go of the problem and keeps the chosen date.
+        await expect(page).to_have_url(seat_map)
+        await check_page(page)
+        await page.reload()
+        await expect(page.get_by_role("button", name="Seat 1", exact=True)).to_be_enabled()
+        await expect(page.get_by_role("alert")).to_have_count(0)
 
 
 async def test_a_hold_running_out_tells_the_fan_and_frees_the_seat_on_the_other_map(

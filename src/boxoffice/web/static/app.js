@@ -159,13 +159,16 @@
     setInterval(poll, 1000);
   }
 
-  // A notice that came in the address ("?paid=12" after a payment) is said once: the address
-  // loses it, so a reload or a bookmark does not say it again.
+  // A notice or a problem that came in the address ("?paid=12" after a payment, "?taken=7"
+  // after a lost race) is said once: the address loses it, so a reload or a bookmark does not
+  // say it again.
   function forgetOnceNotices() {
-    const notice = document.querySelector(".notice[data-once]");
-    if (!notice || !window.history.replaceState) return;
+    const said = document.querySelectorAll("[data-once]");
+    if (!said.length || !window.history.replaceState) return;
     const url = new URL(window.location.href);
-    notice.dataset.once.split(" ").forEach(function (name) { url.searchParams.delete(name); });
+    said.forEach(function (message) {
+      message.dataset.once.split(" ").forEach(function (name) { url.searchParams.delete(name); });
+    });
     window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
   }
 
