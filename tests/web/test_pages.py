@@ -3,8 +3,10 @@ protection, errors in words, the operator's entry. The browser tests drive the f
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
@@ -66,6 +68,29 @@ async def test_the_language_switch_never_leaves_the_site(make_client: ClientFact
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
         response = await client.get(f"{ROOT}/language/en", params={"next": target})
         assert response.headers["location"] == "/"
+
+
+def _switch_target(page: httpx.Response, language: str = "ko") -> str:
+    """Where the page's language switch leads back to (its `next`)."""
+    found = re.search(rf'href="/language/{language}\?next=([^"]*)"', page.text)
+    assert found, "the page has no language switch"
+    return unquote(html.unescape(found.group(1)))
+
+
+async def test_the_language_switch_keeps_the_query_but_not_what_is_said_once(
+    make_client: ClientFactory,
+) -> None:
+    client = await _client(make_client)
+    await _signed_in(client)
+    page = await client.get(f"{ROOT}/balance?next=/checkout/5")
+    assert _switch_target(page) == "/balance?next=%2Fcheckout%2F5"
+    switched = await client.get(f"{ROOT}/language/ko", params={"next": _switch_target(page)})
+    assert switched.headers["location"] == "/balance?next=%2Fcheckout%2F5"
+    back = await client.get(f"{ROOT}{switched.headers['location']}")
+    assert back.status_code == 200 and 'href="/checkout/5"' in back.text
+    # A notice said once (`charged`) is not said again in the other language.
+    assert _switch_target(await client.get(f"{ROOT}/balance?charged=5")) == "/balance"
+    assert _switch_target(await client.get(f"{ROOT}/?x=1&charged=5")) == "/?x=1&charged=5"
 
 
 async def test_times_are_in_the_visitors_zone_and_seoul_when_unknown(

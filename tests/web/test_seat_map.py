@@ -111,6 +111,15 @@ async def test_a_problem_carried_in_the_address_is_said_once_and_not_again_on_re
         # The address lets go of the problem and keeps the chosen date.
         await expect(page).to_have_url(seat_map)
         await check_page(page)
+        # The language switch keeps the chosen date, and does not say the problem again.
+        await page.get_by_role("link", name="한국어").click()
+        await expect(page).to_have_url(seat_map)
+        await expect(page.get_by_role("button", name="1번 좌석", exact=True)).to_be_enabled()
+        await expect(page.get_by_role("alert")).to_have_count(0)
+        await page.get_by_role("link", name="English").click()
+        await expect(page).to_have_url(seat_map)
+        await page.goto(f"{seat_map}&{problem}")
+        await expect(page.get_by_role("alert")).to_have_text(said)
         await page.reload()
         await expect(page.get_by_role("button", name="Seat 1", exact=True)).to_be_enabled()
         await expect(page.get_by_role("alert")).to_have_count(0)

@@ -3,8 +3,10 @@ the visitor's session and the cross-site token for its forms)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -35,8 +37,17 @@ def gettext_for(request: Request) -> Any:
     return i18n.translations(i18n.language_of(request)).gettext
 
 
+def return_address(request: Request, said_once: Iterable[str] = ()) -> str:
+    """Where the language switch brings the visitor back to: this page, its query included
+    (the chosen date of a seat map), without the notices and problems said once."""
+    forgotten = set(said_once)
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in forgotten]
+    return request.url.path + (f"?{urlencode(kept)}" if kept else "")
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     language = i18n.language_of(request)
+    said_once = f"{context.get('notice_query') or ''} {context.get('error_query') or ''}".split()
     catalog = i18n.translations(language)
     page = environment.get_template(template).render(
         request=request,
@@ -50,6 +61,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         admin=session.is_admin(request),
         csrf_field=session.CSRF_FIELD,
         csrf_token=session.csrf_token(request),
+        return_address=return_address(request, said_once),
         **context,
     )
     response = HTMLResponse(page, status_code=status)
