@@ -188,6 +188,22 @@ async def test_a_korean_browser_gets_korean_pages_and_can_switch_to_english(
     await expect(page.get_by_role("button", name="대기열 들어가기")).to_be_visible()
 
 
+async def test_the_language_switch_after_a_refused_form_shows_the_form_page(
+    fresh: Site, new_page: PageFactory
+) -> None:
+    page = await new_page()
+    await signed_in_fan(page, fresh, "Taeyang")
+    await page.goto(f"{fresh.root}/balance")
+    await page.get_by_label("Amount").fill("abc")
+    await page.get_by_role("button", name="Charge").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Enter an amount")
+    await expect(page).to_have_url(f"{fresh.root}/balance/charge")  # takes only a POST
+    await page.get_by_role("link", name="한국어").click()
+    await expect(page).to_have_url(f"{fresh.root}/balance")
+    await expect(page.get_by_role("heading", name="잔액")).to_be_visible()
+    await check_page(page)
+
+
 async def test_before_the_sale_opens_the_waiting_page_counts_down_to_the_opening(
     fresh: Site, new_page: PageFactory
 ) -> None:
