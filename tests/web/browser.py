@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Page, ViewportSize, expect
+from playwright.async_api import Locator, Page, ViewportSize, expect
 
 from tests import api
 
@@ -113,3 +113,49 @@ async def press_tab_until(page: Page, name: str, limit: int = 80) -> None:
         if focused == name:
             return
     raise AssertionError(f"{name!r} cannot be reached with the Tab key on {page.url}")
+
+
+async def looks(control: Locator) -> dict[str, str]:
+    """How a control is drawn: its colours, border and opacity as the browser computed them."""
+    drawn: dict[str, str] = await control.evaluate(
+        "el => { const s = getComputedStyle(el); return { color: s.color,"
+        " background: s.backgroundColor, border: s.borderTopColor + ' ' + s.borderTopStyle,"
+        " opacity: s.opacity }; }"
+    )
+    return drawn
+
+
+def contrast(foreground: str, background: str) -> float:
+    """The WCAG contrast ratio of two opaque `rgb(...)` colours."""
+
+    def luminance(colour: str) -> float:
+        red, green, blue = (int(part) / 255 for part in re.findall(r"\d+", colour)[:3])
+
+        def linear(channel: float) -> float:
+            return channel / 12.92 if channel <= 0.03928 else ((channel + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+
+    lighter, darker = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+async def words_broken_across_lines(page: Page, selector: str) -> list[str]:
+    """The words (runs without a space) of the elements that the page breaks over two lines."""
+    broken: list[str] = await page.locator(selector).evaluate_all(
+        """elements => elements.flatMap(element => {
+            const broken = [];
+            const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                for (const word of node.data.matchAll(/\\S+/g)) {
+                    const range = document.createRange();
+                    range.setStart(node, word.index);
+                    range.setEnd(node, word.index + word[0].length);
+                    const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                    if (lines.size > 1) broken.push(word[0]);
+                }
+            }
+            return broken;
+        })"""
+    )
+    return broken

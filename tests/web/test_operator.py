@@ -106,11 +106,17 @@ async def test_the_operator_creates_a_concert_and_a_date_that_fans_see(
     # what it ends and refunds, and the fan's ticket shows its refund.
     await operator.get_by_role("link", name="Concerts").click()
     await operator.get_by_role("link", name="Han River Sessions").click()
-    await operator.get_by_role("button", name="Cancel schedule").click()
+    # Both steps' buttons are named `Cancel schedule` exactly (WEB.md); the second says what
+    # it refunds in the text beside it.
+    await operator.get_by_role("button", name="Cancel schedule", exact=True).click()
     await expect(operator.get_by_role("heading", name="Cancel this date?")).to_be_visible()
     await expect(operator.get_by_text("77,000 won")).to_be_visible()
+    confirm = operator.get_by_role("button", name="Cancel schedule", exact=True)
+    await expect(confirm).to_have_accessible_description(
+        "Every ticket sold is refunded in full to its buyer's balance."
+    )
     await check_page(operator)
-    await operator.get_by_role("button", name="Cancel schedule and refund everyone").click()
+    await confirm.click()
     await expect(operator.get_by_role("status")).to_have_text(
         "The date is cancelled: its holds ended and every ticket was refunded."
     )

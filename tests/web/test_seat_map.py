@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests import api
-from tests.web.browser import charge, check_page, join_line, signed_in_fan
+from tests.web.browser import charge, check_page, contrast, join_line, looks, signed_in_fan
 from tests.web.conftest import WEB_BACKENDS, PageFactory, Site, running_site
 
 HOLD_SECONDS = 6
@@ -84,10 +84,45 @@ async def test_a_hold_greys_the_seat_out_on_the_other_fans_map_and_a_lost_race_s
     loser = told[0]
     winner = other if loser is one else one
     await expect(loser.get_by_role("alert")).to_have_text(f"Seat {number} was just taken")
+    await expect(loser).not_to_have_url(re.compile(r"taken="))  # said once (see below)
     await expect(loser.get_by_role("button", name=f"Seat {number}", exact=True)).to_be_disabled()
     await expect(loser.get_by_role("button", name="Seat 12", exact=True)).to_be_enabled()
     await expect(winner.get_by_role("button", name="Pay")).to_be_visible()
     await check_page(loser)
+
+
+async def test_a_problem_carried_in_the_address_is_said_once_and_not_again_on_reload(
+    fresh: Site, new_page: PageFactory
+) -> None:
+    async with httpx.AsyncClient(base_url=f"{fresh.root}/api/v1", timeout=30) as client:
+        concert = await api.create_concert(client, title="Daegu Strings")
+        schedule = await api.create_schedule(client, concert["id"], seat_count=6)
+    page = await new_page()
+    await signed_in_fan(page, fresh, "Dahye")
+    await join_line(page, fresh.root, concert["id"])
+    await expect(page).to_have_url(re.compile(r"/seats"))
+    seat_map = f"{fresh.root}/concerts/{concert['id']}/seats?date={schedule['id']}"
+    for problem, said in (
+        ("taken=3", "Seat 3 was just taken"),
+        ("problem=HOLD_LIMIT_REACHED", "You already hold as many seats as one person may."),
+    ):
+        await page.goto(f"{seat_map}&{problem}")
+        await expect(page.get_by_role("alert")).to_have_text(said)
+        # The address lets go of the problem and keeps the chosen date.
+        await expect(page).to_have_url(seat_map)
+        await check_page(page)
+        # The language switch keeps the chosen date, and does not say the problem again.
+        await page.get_by_role("link", name="한국어").click()
+        await expect(page).to_have_url(seat_map)
+        await expect(page.get_by_role("button", name="1번 좌석", exact=True)).to_be_enabled()
+        await expect(page.get_by_role("alert")).to_have_count(0)
+        await page.get_by_role("link", name="English").click()
+        await expect(page).to_have_url(seat_map)
+        await page.goto(f"{seat_map}&{problem}")
+        await expect(page.get_by_role("alert")).to_have_text(said)
+        await page.reload()
+        await expect(page.get_by_role("button", name="Seat 1", exact=True)).to_be_enabled()
+        await expect(page.get_by_role("alert")).to_have_count(0)
 
 
 async def test_a_hold_running_out_tells_the_fan_and_frees_the_seat_on_the_other_map(
@@ -97,11 +132,21 @@ async def test_a_hold_running_out_tells_the_fan_and_frees_the_seat_on_the_other_
     await one.get_by_role("button", name="Seat 5", exact=True).click()
     await expect(one.get_by_text(re.compile(r"Time left to pay: 0:0\d"))).to_be_visible()
     await check_page(one)
+    pay, release = (one.get_by_role("button", name=name) for name in ("Pay", "Release this seat"))
+    enabled = [await looks(pay), await looks(release)]
     await expect(other.get_by_role("button", name="Seat 5", exact=True)).to_be_disabled()
     await expect(one.get_by_role("alert")).to_have_text(
         "Your hold has expired and the seat went back on sale.", timeout=HOLD_SECONDS * 1000 + 2000
     )
     await expect(one.get_by_role("button", name="Pay")).to_be_disabled()
+    await expect(release).to_be_disabled()
+    # Disabled buttons look disabled (not only a different cursor), and stay readable.
+    for button, before in zip((pay, release), enabled, strict=True):
+        after = await looks(button)
+        assert after["background"] != before["background"], (before, after)
+        assert after["border"] != before["border"], (before, after)
+        assert float(after["opacity"]) == 1
+        assert contrast(after["color"], after["background"]) >= 4.5, after
     await expect(other.get_by_role("button", name="Seat 5", exact=True)).to_be_enabled(
         timeout=3_000
     )

@@ -20,25 +20,15 @@ from boxoffice.web import (
     ticket_pages,
     wallet_pages,
 )
+from boxoffice.web.rendering import NOT_PAGES
 from boxoffice.web.routing import error_page
 
 STATIC = Path(__file__).parent / "static"
-# Paths that belong to the API and the operations endpoints, never to a page.
-_NOT_PAGES = (
-    "/api/",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "/docs",
-    "/redoc",
-    "/openapi.json",
-    "/static/",
-)
 
 
 def wants_page(request: Request) -> bool:
     """A browser asking for a page: an unknown one is answered with a page, not JSON."""
-    return not request.url.path.startswith(_NOT_PAGES) and "text/html" in request.headers.get(
+    return not request.url.path.startswith(NOT_PAGES) and "text/html" in request.headers.get(
         "accept", ""
     )
 

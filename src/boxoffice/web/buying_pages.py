@@ -97,6 +97,8 @@ async def seat_map(
         sections=_sections(seats),
         token=token,
         error=error,
+        # Said once: the address loses these, so a reload does not say the problem again.
+        error_query="taken problem",
     )
 
 

@@ -67,33 +67,50 @@
   function waitingLine(box) {
     const main = box.querySelector("[data-line-main]");
     const detail = box.querySelector("[data-line-detail]");
+    // Outside the live region: it changes every second.
+    const countdown = box.querySelector("[data-line-countdown]");
     const text = box.dataset;
     let opensTimer = null;
+    let opensAt = null;
     let stream = null;
+    function say(mainText, detailText) {
+      main.hidden = false;
+      main.textContent = mainText;
+      detail.textContent = detailText;
+    }
+    function stopCountdown() {
+      if (opensTimer) { clearInterval(opensTimer); opensTimer = null; }
+      countdown.hidden = true;
+      countdown.textContent = "";
+    }
     function show(status) {
       if (status.status === "ACTIVE") {
-        main.textContent = text.textAdmitted;
-        detail.textContent = "";
+        stopCountdown();
+        say(text.textAdmitted, "");
         if (stream) stream.close();
         window.location.assign(text.seats);
         return;
       }
       if (status.status === "EXPIRED") {
-        main.textContent = text.textExpired;
-        detail.textContent = "";
+        stopCountdown();
+        say(text.textExpired, "");
         if (stream) stream.close();
         setTimeout(function () { window.location.reload(); }, 1500);
         return;
       }
       if (status.opens_at) { countdownToOpening(new Date(status.opens_at)); return; }
-      if (opensTimer) { clearInterval(opensTimer); opensTimer = null; }
-      main.textContent = fill(text.textPosition, { position: status.position });
-      detail.textContent = status.eta_seconds
-        ? fill(text.textEta, { minutes: Math.max(1, Math.ceil(status.eta_seconds / 60)) })
-        : text.textEtaUnknown;
+      stopCountdown();
+      say(
+        fill(text.textPosition, { position: status.position }),
+        status.eta_seconds
+          ? fill(text.textEta, { minutes: Math.max(1, Math.ceil(status.eta_seconds / 60)) })
+          : text.textEtaUnknown
+      );
     }
-    function countdownToOpening(opensAt) {
-      function tick() { main.textContent = fill(text.textOpens, { time: clock((opensAt - Date.now()) / 1000) }); }
+    function countdownToOpening(moment) {
+      opensAt = moment;
+      function tick() { countdown.textContent = fill(text.textOpens, { time: clock((opensAt - Date.now()) / 1000) }); }
+      countdown.hidden = false;
       tick();
       if (!opensTimer) opensTimer = setInterval(tick, 1000);
     }
@@ -159,21 +176,16 @@
     setInterval(poll, 1000);
   }
 
-  function confirmForms() {
-    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-      form.addEventListener("submit", function (event) {
-        if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-      });
-    });
-  }
-
-  // A notice that came in the address ("?paid=12" after a payment) is said once: the address
-  // loses it, so a reload or a bookmark does not say it again.
+  // A notice or a problem that came in the address ("?paid=12" after a payment, "?taken=7"
+  // after a lost race) is said once: the address loses it, so a reload or a bookmark does not
+  // say it again.
   function forgetOnceNotices() {
-    const notice = document.querySelector(".notice[data-once]");
-    if (!notice || !window.history.replaceState) return;
+    const said = document.querySelectorAll("[data-once]");
+    if (!said.length || !window.history.replaceState) return;
     const url = new URL(window.location.href);
-    notice.dataset.once.split(" ").forEach(function (name) { url.searchParams.delete(name); });
+    said.forEach(function (message) {
+      message.dataset.once.split(" ").forEach(function (name) { url.searchParams.delete(name); });
+    });
     window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
   }
 
@@ -184,6 +196,5 @@
     document.querySelectorAll("[data-seatmap]").forEach(seatMap);
     document.querySelectorAll("[data-hold]").forEach(holdCountdown);
     document.querySelectorAll("[data-live-sale]").forEach(liveSale);
-    confirmForms();
   });
 })();
