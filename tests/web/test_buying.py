@@ -115,6 +115,32 @@ async def test_a_fan_charges_joins_holds_pays_sees_the_ticket_cancels_and_is_ref
     await check_page(page)
 
 
+async def test_a_hold_left_at_the_checkout_is_found_again_in_my_tickets(
+    fresh: Site, new_page: PageFactory
+) -> None:
+    concert_id = await _concert(fresh)
+    page = await new_page()
+    await signed_in_fan(page, fresh, "Minji")
+    await charge(page, fresh.root, 50_000)
+    await join_line(page, fresh.root, concert_id)
+    await _hold(page, "3")
+
+    # The fan wanders off before paying: the hold waits in My tickets, with the way back.
+    await page.get_by_role("link", name="My tickets").click()
+    await expect(page.get_by_text("On hold, not paid yet")).to_be_visible()
+    until = page.get_by_text(re.compile(r"^The seat is yours until .+; after that"))
+    await expect(until).to_be_visible()
+    assert "<" not in await until.inner_text()
+    await check_page(page)
+    await page.get_by_role("link", name="Pay for seat 3").click()
+    await page.get_by_role("button", name="Pay").click()
+
+    await expect(page.get_by_text("Payment complete.")).to_be_visible()
+    await expect(page.get_by_role("img", name="Ticket QR code")).to_be_visible()
+    await expect(page.get_by_text("On hold, not paid yet")).to_have_count(0)
+    await check_page(page)
+
+
 async def test_a_ticket_used_at_the_door_shows_so_and_offers_no_cancel(
     fresh: Site, new_page: PageFactory
 ) -> None:

@@ -1,4 +1,5 @@
-"""My tickets: confirmed bookings with their QR code, cancelled ones with their refund."""
+"""My tickets: seats on hold with the way to their checkout, confirmed bookings with their QR
+code, cancelled ones with their refund."""
 
 from __future__ import annotations
 
@@ -82,12 +83,14 @@ async def cancel_ticket(
 
 
 async def _tickets(db: Db, settings: Settings, user_id: int) -> list[TicketView]:
-    """Confirmed bookings, and cancelled ones that had been paid (with their refund); holds
-    that were let go or expired are not tickets."""
+    """Live holds (a fan who left the checkout finds it here), confirmed bookings, and
+    cancelled ones that had been paid (with their refund); holds that were let go or expired
+    are not tickets."""
     page = await holds.list_reservations(db, user_id, PageRequest(limit=SHOWN, after=None))
     cancelled = [r.id for r in page.items if r.status == ReservationStatus.CANCELLED]
     refunds = await refunded_amounts(db, user_id, cancelled)
-    shown = [r for r in page.items if r.status == ReservationStatus.CONFIRMED or r.id in refunds]
+    kept = (ReservationStatus.TEMPORARY, ReservationStatus.CONFIRMED)
+    shown = [r for r in page.items if r.status in kept or r.id in refunds]
     schedules: dict[int, ScheduleOut] = {}
     concerts: dict[int, ConcertOut] = {}
     views: list[TicketView] = []
