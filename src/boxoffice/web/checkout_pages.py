@@ -43,6 +43,7 @@ async def _checkout_page(
     reservation: ReservationOut,
     error: str | None = None,
     status: int = 200,
+    rejoin: bool = False,
 ) -> Response:
     schedule = await catalog.get_schedule(db, reservation.schedule_id)
     concert = await catalog.get_concert(db, schedule.concert_id)
@@ -56,6 +57,7 @@ async def _checkout_page(
         concert=concert,
         balance=balance.balance,
         error=error,
+        rejoin=rejoin,
     )
 
 
@@ -75,9 +77,12 @@ async def pay(
             # A second click after the first one paid: nothing more to do.
             return redirect("/tickets")
         text = messages.explain(error, gettext_for(request))
-        if isinstance(error, QueueTokenInvalid):
+        ended = isinstance(error, QueueTokenInvalid)
+        if ended:
             text = gettext_for(request)(messages.ADMISSION_ENDED)
-        return await _checkout_page(request, db, user_id, fresh, error=text, status=error.status)
+        return await _checkout_page(
+            request, db, user_id, fresh, error=text, status=error.status, rejoin=ended
+        )
     return redirect(f"/tickets?paid={reservation_id}")
 
 
