@@ -35,6 +35,10 @@ class Unauthenticated(DomainError):
 
     status, code, title = 401, "UNAUTHENTICATED", "Unauthenticated"
 
+    def headers(self) -> dict[str, str]:
+        # A 401 names the scheme it would take (RFC 9110, section 11.6.1).
+        return {"WWW-Authenticate": 'Bearer realm="boxoffice"'}
+
 
 class AdminKeyInvalid(DomainError):
     """The X-Admin-Key header is missing or wrong."""

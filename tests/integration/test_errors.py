@@ -178,6 +178,7 @@ async def test_bad_bearer_tokens_are_unauthenticated(
         ]:
             response = await client.request(method, path, json=body, headers=headers)
             assert_problem(response, 401, "UNAUTHENTICATED")
+            assert response.headers["WWW-Authenticate"] == 'Bearer realm="boxoffice"'
     assert await ledger_state(db) == before
 
 
