@@ -157,31 +157,26 @@ class DatabaseWaitingRoom:
         async with self._db.reading() as conn:
             concerts = await repository.concerts_with_live_ticket(conn, user_id)
         for concert_id in concerts:
-            now = utcnow()
-            async with self._db.transaction() as conn:
-                line = await repository.lock_existing_line(conn, concert_id)
-                if line is None:
-                    continue
-                row = await repository.live_ticket_of(conn, concert_id, user_id)
-                if row is not None:
-                    await self._release(conn, line, row, now)
-                await self._settle(conn, line, now)
-                await repository.save_line(conn, line)
+            await self._give_up(concert_id, user_id, repository.LIVE)
 
     async def finish(self, concert_id: int, user_id: int) -> None:
-        async with self._db.transaction() as conn:
-            await self._finish(conn, concert_id, user_id)
+        await self._give_up(concert_id, user_id, (TicketStatus.ACTIVE,))
 
-    async def _finish(self, conn: AsyncConnection, concert_id: int, user_id: int) -> None:
+    async def _give_up(
+        self, concert_id: int, user_id: int, statuses: tuple[TicketStatus, ...]
+    ) -> None:
+        """Release the user's live place in the concert's line if its status is one of
+        `statuses`, and admit whoever that lets in."""
         now = utcnow()
-        line = await repository.lock_existing_line(conn, concert_id)
-        if line is None:
-            return
-        row = await repository.live_ticket_of(conn, concert_id, user_id)
-        if row is not None and row.status == TicketStatus.ACTIVE:
-            await self._release(conn, line, row, now)
-        await self._settle(conn, line, now)
-        await repository.save_line(conn, line)
+        async with self._db.transaction() as conn:
+            line = await repository.lock_existing_line(conn, concert_id)
+            if line is None:
+                return
+            row = await repository.live_ticket_of(conn, concert_id, user_id)
+            if row is not None and row.status in statuses:
+                await self._release(conn, line, row, now)
+            await self._settle(conn, line, now)
+            await repository.save_line(conn, line)
 
     async def reschedule(self, concert_id: int, opens_at: datetime | None) -> None:
         now = utcnow()
